@@ -1,0 +1,46 @@
+namespace ReCam.IO;
+
+/// <summary>
+/// Writes files atomically: the content goes to a temporary file in the same folder, which is then
+/// renamed over the destination, so a reader never sees a half-written output and an interrupted
+/// step leaves nothing behind that a resumed run would mistake for a finished file.
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically.</summary>
+    /// <param name="path">Destination file; its folder is created if missing.</param>
+    /// <param name="write">Writes the whole content to the stream it is given.</param>
+    public static void Write(string path, Action<Stream> write)
+    {
+        string full = Path.GetFullPath(path);
+        string dir = Path.GetDirectoryName(full) ?? ".";
+        Directory.CreateDirectory(dir);
+        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Writes all bytes to <paramref name="path"/>, atomically.</summary>
+    public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
+
+    /// <summary>Writes text (UTF-8, no byte-order mark) to <paramref name="path"/>, atomically.</summary>
+    public static void WriteAllText(string path, string text) =>
+        Write(path, s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(text)));
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

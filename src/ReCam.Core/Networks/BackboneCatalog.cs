@@ -1,0 +1,77 @@
+using ReCam.Networks.Import;
+
+namespace ReCam.Networks;
+
+/// <summary>A named backbone: architecture, input convention and where its pretrained weights come from.</summary>
+/// <param name="Name">Name used on the command line and in checkpoints.</param>
+/// <param name="Block">Residual block type.</param>
+/// <param name="Layers">Blocks per stage.</param>
+/// <param name="Normalization">Input convention of its weights.</param>
+/// <param name="BundledWeights">True if pretrained weights ship with the package (no file needed).</param>
+/// <param name="Description">One line for help texts.</param>
+public sealed record BackboneSpec(string Name, ResNetBlock Block, int[] Layers, InputNormalization Normalization, bool BundledWeights, string Description);
+
+/// <summary>The backbones ReCam knows, and how to build them with weights.</summary>
+public static class BackboneCatalog
+{
+    /// <summary>The default backbone: the ImageNet ResNet-18 bundled via Microsoft.ML.DnnImageFeaturizer.ResNet18.</summary>
+    public const string DefaultName = "resnet18-imagenet";
+
+    /// <summary>All known backbones.</summary>
+    public static IReadOnlyList<BackboneSpec> All { get; } =
+    [
+        new(DefaultName, ResNetBlock.Basic, [2, 2, 2, 3], InputNormalization.CntkResNet18, true,
+            "ImageNet ResNet-18 (BasicBlock [2,2,2,3]) from the bundled ONNX file; BGR 0-255 input"),
+        new("resnet18", ResNetBlock.Basic, [2, 2, 2, 2], InputNormalization.Torchvision, false, "torchvision ResNet-18 shape; --weights FILE.pth"),
+        new("resnet34", ResNetBlock.Basic, [3, 4, 6, 3], InputNormalization.Torchvision, false, "torchvision ResNet-34 shape; --weights FILE.pth"),
+        new("resnet50", ResNetBlock.Bottleneck, [3, 4, 6, 3], InputNormalization.Torchvision, false, "torchvision ResNet-50 shape (the paper's); --weights FILE.pth"),
+        new("resnet101", ResNetBlock.Bottleneck, [3, 4, 23, 3], InputNormalization.Torchvision, false, "torchvision ResNet-101 shape; --weights FILE.pth"),
+    ];
+
+    /// <summary>Finds a backbone by name (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">Unknown name; the message lists the known ones.</exception>
+    public static BackboneSpec Get(string name) =>
+        All.FirstOrDefault(b => string.Equals(b.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"Unknown backbone '{name}'. Known: {string.Join(", ", All.Select(b => b.Name))}.", nameof(name));
+
+    /// <summary>
+    /// Builds the backbone and loads its weights: from <paramref name="weightsPath"/> if given
+    /// (.onnx for the CNTK ResNet-18, otherwise a PyTorch state dict .pth), else the bundled weights,
+    /// else leaves it randomly initialised (the return value says which).
+    /// </summary>
+    public static (ResNet Network, string WeightsSource) Create(BackboneSpec spec, string? weightsPath)
+    {
+        var net = new ResNet(spec.Block, spec.Layers);
+        try
+        {
+            if (weightsPath is not null)
+            {
+                if (weightsPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) OnnxResNet18Import.Load(net, weightsPath);
+                else
+                {
+                    var state = StateDictImport.ReadPth(weightsPath);
+                    try
+                    {
+                        StateDictImport.Load(net, state, k => StateDictImport.BackboneCandidates("backbone." + k), weightsPath);
+                    }
+                    finally
+                    {
+                        foreach (var t in state.Values) t.Dispose();
+                    }
+                }
+                return (net, weightsPath);
+            }
+            if (spec.BundledWeights)
+            {
+                OnnxResNet18Import.Load(net);
+                return (net, OnnxResNet18Import.DefaultPath);
+            }
+            return (net, "random initialisation");
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+    }
+}

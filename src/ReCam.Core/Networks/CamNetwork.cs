@@ -1,0 +1,64 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ReCam.Networks;
+
+/// <summary>
+/// The multi-label CAM classifier: a <see cref="ResNet"/> backbone (output stride 16), global average
+/// pooling and a 1x1 convolution without bias, W1 (<c>classifier.weight</c>, shape [C, D, 1, 1]).
+/// Logits = W1 · GAP(F). The class activation map of class k is W1_k · F at every position.
+/// </summary>
+public sealed class CamNetwork : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // PyTorch module names
+    private readonly ResNet backbone;
+    private readonly Conv2d classifier;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates the network around <paramref name="backbone"/> for <paramref name="classCount"/> classes.</summary>
+    public CamNetwork(ResNet backbone, int classCount) : base(nameof(CamNetwork))
+    {
+        if (classCount < 1) throw new ArgumentOutOfRangeException(nameof(classCount), classCount, "At least one class is needed.");
+        this.backbone = backbone;
+        classifier = nn.Conv2d(backbone.OutputChannels, classCount, 1, bias: false);
+        ClassCount = classCount;
+        RegisterComponents();
+    }
+
+    /// <summary>Number of foreground classes C.</summary>
+    public int ClassCount { get; }
+
+    /// <summary>The backbone.</summary>
+    public ResNet Backbone => backbone;
+
+    /// <summary>W1, the classifier weight [C, D, 1, 1].</summary>
+    public Tensor ClassifierWeight => classifier.weight!;
+
+    /// <summary>Backbone feature map F (B, D, h, w).</summary>
+    public Tensor Features(Tensor images) => backbone.call(images);
+
+    /// <summary>Multi-label logits (B, C) = W1 · GAP(F).</summary>
+    public override Tensor forward(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var pooled = Features(images).mean([2L, 3L], keepdim: true);
+        return classifier.call(pooled).flatten(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Parameters trained with the backbone learning rate (all backbone parameters except the frozen stem).</summary>
+    public IEnumerable<Parameter> BackboneTrainableParameters()
+    {
+        var stem = new HashSet<Parameter>(backbone.StemParameters(), ReferenceEqualityComparer.Instance);
+        return backbone.parameters().Where(p => !stem.Contains(p));
+    }
+
+    /// <summary>Parameters of the classifier (W1).</summary>
+    public IEnumerable<Parameter> ClassifierParameters() => classifier.parameters();
+
+    /// <summary>Freezes conv1 and bn1 (requires_grad = false), as the official CAM networks do.</summary>
+    public void FreezeStem()
+    {
+        foreach (var p in backbone.StemParameters()) p.requires_grad = false;
+    }
+}

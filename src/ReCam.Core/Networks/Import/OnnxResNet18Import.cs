@@ -1,0 +1,77 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ReCam.Networks.Import;
+
+/// <summary>
+/// Imports the ImageNet ResNet-18 shipped as ONNX in the Microsoft.ML.DnnImageFeaturizer.ResNet18
+/// package (a CNTK export, BasicBlocks [2, 2, 2, 3]). Its 22 Conv+BatchNormalization pairs, in graph
+/// order, map one-to-one onto the torchvision-named modules (in the first block of layers 2-4 the
+/// downsample pair comes first). Shapes are checked pair by pair.
+/// </summary>
+public static class OnnxResNet18Import
+{
+    /// <summary>Path of the ONNX file as the package copies it into an application's output folder.</summary>
+    public static string DefaultPath =>
+        Environment.GetEnvironmentVariable("RECAM_RESNET18_ONNX") is { Length: > 0 } p
+            ? p
+            : Path.Combine(AppContext.BaseDirectory, "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
+
+    /// <summary>Loads the ONNX weights into <paramref name="resnet"/> (which must be BasicBlock [2, 2, 2, 3]).</summary>
+    /// <exception cref="InvalidDataException">The graph does not match the network.</exception>
+    public static void Load(ResNet resnet, string? onnxPath = null)
+    {
+        string path = onnxPath ?? DefaultPath;
+        if (!File.Exists(path))
+            throw new FileNotFoundException(
+                $"The ImageNet ResNet-18 weights were not found at '{path}'. They come with the NuGet package " +
+                "Microsoft.ML.DnnImageFeaturizer.ResNet18 (copied to DnnImageModels/ResNet18Onnx/ in the build output); " +
+                "set RECAM_RESNET18_ONNX to point elsewhere.", path);
+        var model = OnnxModelReader.Read(path);
+        var convs = model.Nodes.Where(n => n.OpType == "Conv").ToList();
+        var bns = model.Nodes.Where(n => n.OpType == "BatchNormalization").ToList();
+        var names = ConvBnNames(resnet.Layers);
+        if (convs.Count != names.Count || bns.Count != names.Count)
+            throw new InvalidDataException($"'{path}' has {convs.Count} Conv / {bns.Count} BatchNormalization nodes; the network needs {names.Count} pairs.");
+        var parameters = resnet.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var buffers = resnet.named_buffers().ToDictionary(b => b.name, b => b.buffer);
+        using var noGrad = no_grad();
+        for (int i = 0; i < names.Count; i++)
+        {
+            var (conv, bn) = names[i];
+            Copy(model, convs[i].Inputs[1], parameters[conv + ".weight"], path);
+            Copy(model, bns[i].Inputs[1], parameters[bn + ".weight"], path);
+            Copy(model, bns[i].Inputs[2], parameters[bn + ".bias"], path);
+            Copy(model, bns[i].Inputs[3], buffers[bn + ".running_mean"], path);
+            Copy(model, bns[i].Inputs[4], buffers[bn + ".running_var"], path);
+        }
+    }
+
+    /// <summary>The (conv, bn) module names of a BasicBlock ResNet in the CNTK graph's order.</summary>
+    public static List<(string Conv, string Bn)> ConvBnNames(IReadOnlyList<int> layers)
+    {
+        var names = new List<(string, string)> { ("conv1", "bn1") };
+        for (int l = 0; l < 4; l++)
+        {
+            for (int b = 0; b < layers[l]; b++)
+            {
+                string prefix = $"layer{l + 1}.{b}";
+                if (b == 0 && l > 0) names.Add(($"{prefix}.downsample.0", $"{prefix}.downsample.1"));
+                names.Add(($"{prefix}.conv1", $"{prefix}.bn1"));
+                names.Add(($"{prefix}.conv2", $"{prefix}.bn2"));
+            }
+        }
+        return names;
+    }
+
+    private static void Copy(OnnxModelReader model, string initializer, Tensor target, string path)
+    {
+        if (!model.Initializers.TryGetValue(initializer, out var source))
+            throw new InvalidDataException($"'{path}': initializer '{initializer}' not found.");
+        if (!source.Shape.SequenceEqual(target.shape))
+            throw new InvalidDataException(
+                $"'{path}': initializer '{initializer}' has shape [{string.Join(", ", source.Shape)}], expected [{string.Join(", ", target.shape)}].");
+        using var t = tensor(source.Data, source.Shape);
+        target.copy_(t);
+    }
+}

@@ -1,0 +1,107 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ReCam.Networks;
+
+/// <summary>The residual block type of a ResNet.</summary>
+public enum ResNetBlock
+{
+    /// <summary>Two 3x3 convolutions (ResNet-18/34).</summary>
+    Basic,
+
+    /// <summary>1x1, 3x3, 1x1 convolutions with expansion 4 (ResNet-50/101/152).</summary>
+    Bottleneck,
+}
+
+/// <summary>
+/// A torchvision-layout ResNet with the ReCAM modifications: strides (2, 2, 2, 1) so layer4 keeps
+/// stride 1 and the output stride is 16; every batch norm is a <see cref="FixedBatchNorm2d"/>; no
+/// average pooling or fully connected head. Module names equal torchvision's (<c>conv1</c>, <c>bn1</c>,
+/// <c>layer1.0.conv1</c>, ...), so a torchvision state dict loads by name.
+/// </summary>
+public sealed class ResNet : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // PyTorch module names
+    private readonly Conv2d conv1;
+    private readonly FixedBatchNorm2d bn1;
+    private readonly MaxPool2d maxpool;
+    private readonly Sequential layer1;
+    private readonly Sequential layer2;
+    private readonly Sequential layer3;
+    private readonly Sequential layer4;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates the network (randomly initialised; load weights afterwards).</summary>
+    /// <param name="block">Block type.</param>
+    /// <param name="layers">Blocks per stage, for example [2, 2, 2, 2] for torchvision ResNet-18.</param>
+    /// <param name="lastStride">Stride of layer4: 1 for ReCAM (output stride 16), 2 for the classic ResNet.</param>
+    public ResNet(ResNetBlock block, IReadOnlyList<int> layers, int lastStride = 1) : base(nameof(ResNet))
+    {
+        if (layers.Count != 4 || layers.Any(n => n < 1))
+            throw new ArgumentException($"A ResNet needs four positive block counts, got [{string.Join(", ", layers)}].", nameof(layers));
+        Block = block;
+        Layers = layers.ToArray();
+        int expansion = block == ResNetBlock.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
+        conv1 = nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
+        bn1 = new FixedBatchNorm2d(64);
+        maxpool = nn.MaxPool2d(3, stride: 2, padding: 1);
+        long inPlanes = 64;
+        layer1 = MakeLayer(block, ref inPlanes, 64, layers[0], 1, expansion);
+        layer2 = MakeLayer(block, ref inPlanes, 128, layers[1], 2, expansion);
+        layer3 = MakeLayer(block, ref inPlanes, 256, layers[2], 2, expansion);
+        layer4 = MakeLayer(block, ref inPlanes, 512, layers[3], lastStride, expansion);
+        OutputChannels = (int)inPlanes;
+        RegisterComponents();
+    }
+
+    /// <summary>Block type.</summary>
+    public ResNetBlock Block { get; }
+
+    /// <summary>Blocks per stage.</summary>
+    public IReadOnlyList<int> Layers { get; }
+
+    /// <summary>Channels of the final feature map (512 for basic blocks, 2048 for bottlenecks).</summary>
+    public int OutputChannels { get; }
+
+    /// <summary>The stem (conv1 and bn1), which the CAM networks keep frozen.</summary>
+    public IEnumerable<Parameter> StemParameters() => conv1.parameters().Concat(bn1.parameters());
+
+    /// <summary>The final feature map at output stride 16: (B, OutputChannels, ceil(H/16), ceil(W/16)).</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var y = maxpool.call(nn.functional.relu(bn1.call(conv1.call(x))));
+        y = layer4.call(layer3.call(layer2.call(layer1.call(y))));
+        return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The outputs of the stem (after max pooling) and of the four stages, as used by boundary networks.
+    /// </summary>
+    public Tensor[] ForwardStages(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var x1 = maxpool.call(nn.functional.relu(bn1.call(conv1.call(x))));
+        var x2 = layer1.call(x1);
+        var x3 = layer2.call(x2);
+        var x4 = layer3.call(x3);
+        var x5 = layer4.call(x4);
+        return new[] { x1, x2, x3, x4, x5 }.Select(t => t.MoveToOuterDisposeScope()).ToArray();
+    }
+
+    private static Sequential MakeLayer(ResNetBlock block, ref long inPlanes, long planes, int blocks, long stride, int expansion)
+    {
+        var modules = new List<(string, nn.Module<Tensor, Tensor>)>();
+        for (int i = 0; i < blocks; i++)
+        {
+            long s = i == 0 ? stride : 1;
+            nn.Module<Tensor, Tensor> m = block == ResNetBlock.Basic
+                ? new BasicBlock(inPlanes, planes, s)
+                : new Bottleneck(inPlanes, planes, s);
+            modules.Add((i.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
+            inPlanes = planes * expansion;
+        }
+        return nn.Sequential(modules);
+    }
+}
