@@ -1,0 +1,89 @@
+using System.IO.Compression;
+
+namespace ReCam.IO;
+
+/// <summary>
+/// Reads and writes <see cref="CamMaps"/> as a numpy .npz (zip of <c>keys.npy</c> int64 [K], <c>cam.npy</c>
+/// float32 [K, ceil(H/4), ceil(W/4)] and <c>high_res.npy</c> float32 [K, H, W]), stored uncompressed like
+/// <c>np.savez</c>, so <c>numpy.load(path)</c> opens it.
+/// </summary>
+public static class CamMapsFile
+{
+    /// <summary>The file extension, including the dot.</summary>
+    public const string Extension = ".npz";
+
+    private const string KeysEntry = "keys.npy";
+    private const string CamEntry = "cam.npy";
+    private const string HighResEntry = "high_res.npy";
+    private static readonly DateTimeOffset EntryTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The path of the maps of image <paramref name="id"/> in <paramref name="folder"/>: <c>folder/id.npz</c>.</summary>
+    public static string PathFor(string folder, string id) => Path.Combine(folder, id + Extension);
+
+    /// <summary>Writes <paramref name="maps"/> to <paramref name="path"/> atomically.</summary>
+    public static void Write(string path, CamMaps maps)
+    {
+        ArgumentNullException.ThrowIfNull(maps);
+        int k = maps.Count;
+        AtomicFile.Write(path, stream =>
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            AddEntry<long>(zip, KeysEntry, maps.Keys, [k]);
+            AddEntry<float>(zip, CamEntry, maps.Cam, [k, maps.CamHeight, maps.CamWidth]);
+            AddEntry<float>(zip, HighResEntry, maps.HighRes, [k, maps.Height, maps.Width]);
+        });
+    }
+
+    /// <summary>Reads the maps written by <see cref="Write"/> or by <c>np.savez</c>/<c>np.savez_compressed</c>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a valid maps archive; the message names the file.</exception>
+    public static CamMaps Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"CAM maps file not found: {path}", path);
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Read);
+            long[] keys = ReadEntry<long>(zip, KeysEntry, path, out int[] keyShape);
+            float[] cam = ReadEntry<float>(zip, CamEntry, path, out int[] camShape);
+            float[] highRes = ReadEntry<float>(zip, HighResEntry, path, out int[] highShape);
+            if (keyShape.Length != 1 || camShape.Length != 3 || highShape.Length != 3)
+                throw new InvalidDataException(
+                    $"{path}: expected keys [K], cam [K, h, w] and high_res [K, H, W], found {Show(keyShape)}, {Show(camShape)}, {Show(highShape)}.");
+            if (camShape[0] != keys.Length || highShape[0] != keys.Length)
+                throw new InvalidDataException(
+                    $"{path}: {keys.Length} keys but cam has {camShape[0]} and high_res {highShape[0]} maps.");
+            return new CamMaps(keys, cam, camShape[1], camShape[2], highRes, highShape[1], highShape[2]);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{path}: not a valid .npz archive ({e.Message})", e);
+        }
+    }
+
+    private static void AddEntry<T>(ZipArchive zip, string name, T[] data, int[] shape) where T : unmanaged
+    {
+        ZipArchiveEntry entry = zip.CreateEntry(name, CompressionLevel.NoCompression);
+        entry.LastWriteTime = EntryTime;
+        using Stream s = entry.Open();
+        NpyFormat.Write<T>(s, data, shape);
+    }
+
+    private static T[] ReadEntry<T>(ZipArchive zip, string name, string path, out int[] shape) where T : unmanaged
+    {
+        ZipArchiveEntry entry = zip.GetEntry(name)
+            ?? throw new InvalidDataException($"{path}: entry '{name}' is missing.");
+        string source = $"{path}!{name}";
+        using Stream s = entry.Open();
+        T[] data = NpyFormat.Read<T>(s, out shape, source);
+        if (s.ReadByte() >= 0)
+            throw new InvalidDataException($"{source}: unexpected data after the array of shape {Show(shape)}.");
+        return data;
+    }
+
+    private static string Show(int[] shape) => "[" + string.Join(", ", shape) + "]";
+}
