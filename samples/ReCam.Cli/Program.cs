@@ -1,8 +1,15 @@
-var m = ReCam.Networks.Import.OnnxModelReader.Read(args[0]);
-foreach (var n in m.Nodes)
-{
-    Console.WriteLine($"{n.OpType} in=[{string.Join(",", n.Inputs)}] out=[{string.Join(",", n.Outputs)}] " +
-        string.Join(" ", n.IntAttributes.Select(kv => kv.Key + "=" + string.Join(",", kv.Value))) + " " +
-        string.Join(" ", n.FloatAttributes.Select(kv => kv.Key + "=" + kv.Value)));
-}
-foreach (var t in m.Initializers.Values.Take(8)) Console.WriteLine($"{t.Name} [{string.Join(",", t.Shape)}]");
+using System.CommandLine;
+using ReCam.Cli.Commands;
+
+var options = new CliOptions();
+var root = new RootCommand(
+    "recam: weakly-supervised semantic segmentation with ReCAM (CVPR 2022) on TorchSharp. " +
+    "Each command is one step of the paper's pipeline and works in one --work folder.");
+root.Subcommands.Add(PipelineCommands.MakeScenes());
+root.Subcommands.Add(PipelineCommands.TrainCam(options));
+root.Subcommands.Add(PipelineCommands.MakeCam(options));
+root.Subcommands.Add(PipelineCommands.EvalCam(options));
+root.Subcommands.Add(PipelineCommands.RunSteps(options));
+root.Subcommands.Add(PipelineCommands.QuickStart());
+root.Subcommands.Add(BenchCommand.Create());
+return await root.Parse(args).InvokeAsync();

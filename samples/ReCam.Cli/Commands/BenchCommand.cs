@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using ReCam.Cam;
+using ReCam.Imaging;
+using ReCam.Networks;
+using ReCam.Pipeline;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ReCam.Cli.Commands;
+
+/// <summary>
+/// recam bench: prints training and extraction throughput and peak memory at stated sizes. Numbers,
+/// not assertions: timing belongs here, never in unit tests.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var backbone = new Option<string>("--backbone") { DefaultValueFactory = _ => BackboneCatalog.DefaultName, Description = "Backbone" };
+        var size = new Option<int>("--size") { DefaultValueFactory = _ => 160, Description = "Training crop and extraction image side" };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16, Description = "Training batch" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 5, Description = "Timed training steps (after one warm-up step)" };
+        var images = new Option<int>("--images") { DefaultValueFactory = _ => 10, Description = "Timed extraction images (after one warm-up)" };
+        var classes = new Option<int>("--classes") { DefaultValueFactory = _ => 20, Description = "Number of classes C" };
+        var keys = new Option<int>("--keys") { DefaultValueFactory = _ => 2, Description = "Present classes per extracted image" };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 0, Description = "Torch CPU threads (0 = all cores)" };
+        var cmd = new Command("bench", "Measure training images/s, extraction images/s and peak memory on random data")
+        {
+            backbone, size, batch, steps, images, classes, keys, threads,
+        };
+        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("bench", ct, (log, token) =>
+        {
+            var device = Compute.SelectDevice("cpu", r.GetValue(threads));
+            var spec = BackboneCatalog.Get(r.GetValue(backbone)!);
+            int s = r.GetValue(size), b = r.GetValue(batch), c = r.GetValue(classes);
+            Compute.Seed(0);
+            var (resnet, _) = BackboneCatalog.Create(spec, null);
+            using var net = new CamNetwork(resnet, c);
+            net.FreezeStem();
+            double train = TrainStepsPerSecond(net, b, s, c, r.GetValue(steps), token) * b;
+            double extract = ExtractionImagesPerSecond(net, spec, s, r.GetValue(keys), r.GetValue(images), token);
+            long peak = PeakResidentBytes();
+            Console.WriteLine($"backbone {spec.Name}, threads {get_num_threads()}, C = {c}");
+            Console.WriteLine($"train-cam step, batch {b}, crop {s}x{s}: {train:F2} images/s ({b / train:F2} s/step)");
+            Console.WriteLine($"make-cam, {s}x{s} image, 4 scales x 2 flips, {r.GetValue(keys)} classes: {extract:F2} images/s");
+            Console.WriteLine($"peak resident memory: {peak / (1024.0 * 1024.0):F0} MiB");
+            return 0;
+        })));
+        return cmd;
+    }
+
+    private static double TrainStepsPerSecond(CamNetwork net, int batch, int size, int classes, int steps, CancellationToken token)
+    {
+        net.train();
+        using var optimizer = optim.SGD(net.parameters().Where(p => p.requires_grad), 0.01, 1e-4);
+        var watch = new Stopwatch();
+        for (int i = 0; i <= steps; i++)
+        {
+            token.ThrowIfCancellationRequested();
+            if (i == 1) watch.Start();
+            using var scope = NewDisposeScope();
+            var x = randn(batch, 3, size, size);
+            var y = randint(0, 2, [batch, classes]).to(float32);
+            optimizer.zero_grad();
+            var loss = nn.functional.binary_cross_entropy_with_logits(net.call(x), y);
+            loss.backward();
+            optimizer.step();
+        }
+        return steps / watch.Elapsed.TotalSeconds;
+    }
+
+    private static double ExtractionImagesPerSecond(CamNetwork net, BackboneSpec spec, int size, int keys, int images, CancellationToken token)
+    {
+        net.eval();
+        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, spec.Normalization, CPU);
+        var random = new Random(1);
+        var pixels = new byte[size * size * 3];
+        random.NextBytes(pixels);
+        var image = new RgbImage(size, size, pixels);
+        var present = Enumerable.Range(0, keys).Select(k => (long)k).ToArray();
+        var watch = new Stopwatch();
+        for (int i = 0; i <= images; i++)
+        {
+            token.ThrowIfCancellationRequested();
+            if (i == 1) watch.Start();
+            extractor.Extract(image, present);
+        }
+        return images / watch.Elapsed.TotalSeconds;
+    }
+
+    private static long PeakResidentBytes()
+    {
+        foreach (string line in File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status") : [])
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        return Process.GetCurrentProcess().PeakWorkingSet64;
+    }
+}

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using ReCam.Networks;
+using ReCam.Pipeline;
+using ReCam.Training;
+
+namespace ReCam.Cli.Commands;
+
+/// <summary>The options the pipeline commands share. Their names are a public contract: scripts call them.</summary>
+internal sealed class CliOptions
+{
+    public Option<string> Voc { get; } = new("--voc") { Description = "Dataset root in PASCAL VOC layout (the folder that holds JPEGImages)", Required = true };
+    public Option<string?> Classes { get; } = new("--classes") { Description = "Class names file, one per line (mask value c+1 = line c). Default: classes.txt in --voc if present, else VOC's 20" };
+    public Option<string?> Labels { get; } = new("--labels") { Description = "Image-level labels: cls_labels.npy or a CSV (image,labels). Default: VOC XML Annotations/" };
+    public Option<string> Work { get; } = new("--work") { Description = "Work folder for models, maps and metrics", DefaultValueFactory = _ => "work" };
+    public Option<string> Split { get; } = new("--split") { Description = "Image list in ImageSets/Segmentation", DefaultValueFactory = _ => "train" };
+    public Option<string> Backbone { get; } = new("--backbone")
+    {
+        Description = "Backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => b.Name)), DefaultValueFactory = _ => BackboneCatalog.DefaultName,
+    };
+    public Option<string?> Weights { get; } = new("--weights") { Description = "Initial backbone weights (.onnx or PyTorch .pth state dict). Default: the backbone's bundled weights" };
+    public Option<int> Epochs { get; } = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 5 };
+    public Option<int> Batch { get; } = new("--batch") { Description = "Images per training step", DefaultValueFactory = _ => 16 };
+    public Option<int> Crop { get; } = new("--crop") { Description = "Square training crop in pixels", DefaultValueFactory = _ => 512 };
+    public Option<string?> ResizeLong { get; } = new("--resize-long") { Description = "Random long-side resize range MIN,MAX. Default: 0.625*crop,1.25*crop (320,640 for crop 512)" };
+    public Option<double> LearningRate { get; } = new("--lr") { Description = "Backbone learning rate (the classifier uses 10x)", DefaultValueFactory = _ => 0.1 };
+    public Option<double> Momentum { get; } = new("--momentum") { Description = "SGD momentum. Default 1e-4 reproduces the official PolyOptimizer quirk", DefaultValueFactory = _ => 1e-4 };
+    public Option<int> Seed { get; } = new("--seed") { Description = "Random seed", DefaultValueFactory = _ => 0 };
+    public Option<int> Threads { get; } = new("--threads") { Description = "Torch CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
+    public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N (CUDA needs a -p:TorchBackend=cuda build; untested)", DefaultValueFactory = _ => "cpu" };
+    public Option<string> Shard { get; } = new("--shard") { Description = "Process only shard i of N (i/N), for parallel extraction", DefaultValueFactory = _ => "0/1" };
+    public Option<bool> Force { get; } = new("--force") { Description = "Redo outputs that already exist instead of skipping them" };
+    public Option<string?> Checkpoint { get; } = new("--checkpoint") { Description = "CAM checkpoint to use. Default: <work>/models/cam.ckpt; an official .pth works with --backbone" };
+    public Option<string?> Scales { get; } = new("--scales") { Description = "Extraction scales, comma-separated", DefaultValueFactory = _ => "1.0,0.5,1.5,2.0" };
+    public Option<float> Threshold { get; } = new("--threshold") { Description = "Default background threshold of the seed evaluation", DefaultValueFactory = _ => EvalCamStep.DefaultThreshold };
+
+    public void AddCommon(Command command)
+    {
+        foreach (var o in new Option[] { Voc, Classes, Labels, Work, Split, Backbone, Weights, Seed, Threads, Device, Force }) command.Options.Add(o);
+    }
+
+    public void AddTraining(Command command)
+    {
+        foreach (var o in new Option[] { Epochs, Batch, Crop, ResizeLong, LearningRate, Momentum }) command.Options.Add(o);
+    }
+
+    public PipelineSettings Settings(ParseResult r) => new()
+    {
+        VocRoot = r.GetValue(Voc)!,
+        WorkDir = r.GetValue(Work)!,
+        ClassesFile = r.GetValue(Classes),
+        LabelsFile = r.GetValue(Labels),
+        Split = r.GetValue(Split)!,
+        Backbone = r.GetValue(Backbone)!,
+        Weights = r.GetValue(Weights),
+        Seed = r.GetValue(Seed),
+        Threads = r.GetValue(Threads),
+        Device = r.GetValue(Device)!,
+        Shard = ParseShard(r.GetValue(Shard)),
+        Force = r.GetValue(Force),
+    };
+
+    public CamTrainingOptions Training(ParseResult r)
+    {
+        double lr = r.GetValue(LearningRate);
+        return new CamTrainingOptions
+        {
+            Epochs = r.GetValue(Epochs), BatchSize = r.GetValue(Batch), Crop = r.GetValue(Crop), ResizeLong = ParsePair(r.GetValue(ResizeLong)),
+            LearningRate = lr, ClassifierLearningRate = 10 * lr, Momentum = r.GetValue(Momentum), Seed = r.GetValue(Seed),
+        };
+    }
+
+    public IReadOnlyList<double> ParseScales(ParseResult r) =>
+        (r.GetValue(Scales) ?? "1.0,0.5,1.5,2.0").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0
+                ? v : throw new ArgumentException($"--scales: '{s}' is not a positive number."))
+            .ToList();
+
+    private static (int, int) ParseShard(string? text)
+    {
+        var parts = (text ?? "0/1").Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n >= 1 && i >= 0 && i < n) return (i, n);
+        throw new ArgumentException($"--shard '{text}' must be i/N with 0 <= i < N, e.g. 0/4.");
+    }
+
+    private static (int, int)? ParsePair(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var parts = text.Split(',');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int a) && int.TryParse(parts[1], out int b) && a >= 1 && b >= a) return (a, b);
+        throw new ArgumentException($"--resize-long '{text}' must be MIN,MAX with 1 <= MIN <= MAX, e.g. 320,640.");
+    }
+}

@@ -1,0 +1,159 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using ReCam.Data;
+using ReCam.Pipeline;
+
+namespace ReCam.Cli.Commands;
+
+/// <summary>The pipeline steps as commands: make-scenes, train-cam, make-cam, eval-cam, run, quickstart.</summary>
+internal static class PipelineCommands
+{
+    public static readonly string[] KnownSteps = ["make-scenes", "train-cam", "make-cam", "eval-cam"];
+
+    public static Command MakeScenes()
+    {
+        var output = new Option<string>("--voc", "--out") { Description = "Output folder (VOC layout)", Required = true };
+        var count = new Option<int>("--count") { Description = "Training scenes (train.txt)", DefaultValueFactory = _ => 600 };
+        var valCount = new Option<int>("--val-count") { Description = "Validation scenes (val.txt)", DefaultValueFactory = _ => 100 };
+        var size = new Option<int>("--size") { Description = "Scene side in pixels", DefaultValueFactory = _ => 160 };
+        var seed = new Option<int>("--seed") { Description = "Random seed (same seed, same files)", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("make-scenes", "Compose Fashion-MNIST items (training split) into multi-object scenes with masks, in VOC layout")
+        {
+            output, count, valCount, size, seed,
+        };
+        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("make-scenes", ct, (log, token) =>
+        {
+            Scenes(r.GetValue(output)!, r.GetValue(count), r.GetValue(valCount), r.GetValue(size), r.GetValue(seed), log, token);
+            return 0;
+        })));
+        return cmd;
+    }
+
+    public static Command TrainCam(CliOptions o)
+    {
+        var cmd = new Command("train-cam", "Train the multi-label CAM classifier (sigmoid BCE) on a split; writes <work>/models/cam.ckpt");
+        o.AddCommon(cmd);
+        o.AddTraining(cmd);
+        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("train-cam", ct, (log, token) =>
+        {
+            TrainCamStep.Run(o.Settings(r), o.Training(r), log, token);
+            return 0;
+        })));
+        return cmd;
+    }
+
+    public static Command MakeCam(CliOptions o)
+    {
+        var cmd = new Command("make-cam", "Extract multi-scale CAMs for every image of a split; writes <work>/cams/<id>.npz");
+        o.AddCommon(cmd);
+        cmd.Options.Add(o.Checkpoint);
+        cmd.Options.Add(o.Scales);
+        cmd.Options.Add(o.Shard);
+        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("make-cam", ct, (log, token) =>
+        {
+            MakeCamStep.Run(o.Settings(r), log, r.GetValue(o.Checkpoint), o.ParseScales(r), token);
+            return 0;
+        })));
+        return cmd;
+    }
+
+    public static Command EvalCam(CliOptions o)
+    {
+        var cmd = new Command("eval-cam", "Seed mIoU of the CAMs against the split's masks, with a threshold sweep; writes <work>/metrics/eval-cam.json");
+        o.AddCommon(cmd);
+        cmd.Options.Add(o.Threshold);
+        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("eval-cam", ct, (log, token) =>
+        {
+            var report = EvalCamStep.Run(o.Settings(r), log, r.GetValue(o.Threshold), cancellationToken: token);
+            Console.WriteLine(report.ToTable());
+            return 0;
+        })));
+        return cmd;
+    }
+
+    public static Command RunSteps(CliOptions o)
+    {
+        var steps = new Option<string>("--steps")
+        {
+            Description = "Comma-separated steps, run in pipeline order: " + string.Join(",", KnownSteps),
+            DefaultValueFactory = _ => "train-cam,make-cam,eval-cam",
+        };
+        var sceneCount = new Option<int>("--scene-count") { Description = "make-scenes: training scenes", DefaultValueFactory = _ => 600 };
+        var sceneSize = new Option<int>("--scene-size") { Description = "make-scenes: scene side", DefaultValueFactory = _ => 160 };
+        var cmd = new Command("run", "Run several steps in order with one set of options (make-scenes writes into --voc)") { steps, sceneCount, sceneSize };
+        o.AddCommon(cmd);
+        o.AddTraining(cmd);
+        foreach (var opt in new Option[] { o.Checkpoint, o.Scales, o.Shard, o.Threshold }) cmd.Options.Add(opt);
+        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("run", ct, (log, token) =>
+        {
+            var wanted = r.GetValue(steps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var unknown = wanted.Except(KnownSteps).ToList();
+            if (unknown.Count > 0) throw new ArgumentException($"--steps: unknown step(s) {string.Join(", ", unknown)}; known: {string.Join(", ", KnownSteps)}.");
+            foreach (string step in KnownSteps.Where(wanted.Contains))
+            {
+                log.LogInformation("run: step {Step}", step);
+                switch (step)
+                {
+                    case "make-scenes":
+                        Scenes(r.GetValue(o.Voc)!, r.GetValue(sceneCount), Math.Max(1, r.GetValue(sceneCount) / 6), r.GetValue(sceneSize), r.GetValue(o.Seed), log, token);
+                        break;
+                    case "train-cam":
+                        TrainCamStep.Run(o.Settings(r), o.Training(r), log, token);
+                        break;
+                    case "make-cam":
+                        MakeCamStep.Run(o.Settings(r), log, r.GetValue(o.Checkpoint), o.ParseScales(r), token);
+                        break;
+                    case "eval-cam":
+                        Console.WriteLine(EvalCamStep.Run(o.Settings(r), log, r.GetValue(o.Threshold), cancellationToken: token).ToTable());
+                        break;
+                }
+            }
+            return 0;
+        })));
+        return cmd;
+    }
+
+    public static Command QuickStart()
+    {
+        var work = new Option<string>("--work") { Description = "Work folder (scenes go to <work>/scenes)", DefaultValueFactory = _ => "work/quickstart" };
+        var count = new Option<int>("--count") { Description = "Training scenes", DefaultValueFactory = _ => 300 };
+        var size = new Option<int>("--size") { Description = "Scene side = training crop", DefaultValueFactory = _ => 128 };
+        var epochs = new Option<int>("--epochs") { Description = "CAM training epochs", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("quickstart", "End to end on generated scenes: make-scenes, train-cam, make-cam, eval-cam; prints the seed mIoU")
+        {
+            work, count, size, epochs, threads,
+        };
+        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("quickstart", ct, (log, token) =>
+        {
+            string w = r.GetValue(work)!;
+            string scenes = Path.Combine(w, "scenes");
+            int n = r.GetValue(count), s = r.GetValue(size);
+            if (!File.Exists(Path.Combine(scenes, "ImageSets", "Segmentation", "train.txt")))
+                Scenes(scenes, n, Math.Max(1, n / 6), s, 0, log, token);
+            else
+                log.LogInformation("quickstart: using the scenes in {Dir}", scenes);
+            var settings = new PipelineSettings { VocRoot = scenes, WorkDir = w, Threads = r.GetValue(threads) };
+            TrainCamStep.Run(settings, new ReCam.Training.CamTrainingOptions { Epochs = r.GetValue(epochs), BatchSize = 16, Crop = s }, log, token);
+            MakeCamStep.Run(settings, log, cancellationToken: token);
+            var report = EvalCamStep.Run(settings, log, cancellationToken: token);
+            Console.WriteLine(report.ToTable());
+            Console.WriteLine($"Seed mIoU (CAM, training images): {100 * report.BestMeanIoU:F1} at the best threshold {report.BestThreshold:F2}, " +
+                              $"{100 * report.DefaultMeanIoU:F1} at the default {report.DefaultThreshold:F2}.");
+            return 0;
+        })));
+        return cmd;
+    }
+
+    private static void Scenes(string output, int trainCount, int valCount, int size, int seed, ILogger log, CancellationToken token)
+    {
+        if (trainCount < 1 || valCount < 0) throw new ArgumentException("--count must be at least 1 and --val-count at least 0.");
+        var options = new SceneOptions
+        {
+            Count = trainCount + valCount, ValFraction = (double)valCount / (trainCount + valCount), ImageSize = size, Seed = seed,
+        };
+        var set = SceneGenerator.Generate(output, options, null, token);
+        log.LogInformation("make-scenes: wrote {Train} training and {Val} validation scenes of {Size} px ({Classes} classes) to {Dir}",
+            set.TrainIds.Count, set.ValIds.Count, size, set.ClassNames.Count, set.Root);
+    }
+}

@@ -1,0 +1,174 @@
+using System.IO.Compression;
+using System.Text.Json;
+using ReCam.IO;
+using ReCam.Networks;
+using ReCam.Networks.Import;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ReCam.Training;
+
+/// <summary>What a checkpoint holds besides its weights: enough to rebuild the network.</summary>
+public sealed record CheckpointInfo
+{
+    /// <summary>Version of the checkpoint layout; readers reject newer versions.</summary>
+    public int FormatVersion { get; init; } = Checkpoint.CurrentFormatVersion;
+
+    /// <summary>Network kind: "cam" (backbone + W1) or "recam" (backbone + W1 + W2).</summary>
+    public string Kind { get; init; } = "cam";
+
+    /// <summary>Backbone name (see <see cref="BackboneCatalog"/>).</summary>
+    public string Backbone { get; init; } = BackboneCatalog.DefaultName;
+
+    /// <summary>Foreground class names; their count is C.</summary>
+    public IReadOnlyList<string> Classes { get; init; } = [];
+
+    /// <summary>Epochs completed when the checkpoint was written.</summary>
+    public int Epoch { get; init; }
+
+    /// <summary>Epochs the run was configured for.</summary>
+    public int Epochs { get; init; }
+
+    /// <summary>Where the backbone's initial weights came from.</summary>
+    public string? InitialWeights { get; init; }
+
+    /// <summary>Training options, for the record.</summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>
+/// Checkpoint files: a zip holding <c>checkpoint.json</c> (<see cref="CheckpointInfo"/>) and
+/// <c>weights.bin</c> (the TorchSharp state dict). Written atomically. Official PyTorch CAM
+/// checkpoints (<c>res50_cam.pth</c>) can be read too, given the backbone and classes.
+/// </summary>
+public static class Checkpoint
+{
+    /// <summary>The layout version this code writes.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    private const string InfoEntry = "checkpoint.json";
+    private const string WeightsEntry = "weights.bin";
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>Saves <paramref name="network"/> and <paramref name="info"/> to <paramref name="path"/>.</summary>
+    public static void Save(string path, nn.Module network, CheckpointInfo info)
+    {
+        var weights = new MemoryStream();
+        using (var writer = new BinaryWriter(weights, System.Text.Encoding.UTF8, leaveOpen: true)) network.save(writer);
+        AtomicFile.Write(path, stream =>
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            using (var e = zip.CreateEntry(InfoEntry).Open()) JsonSerializer.Serialize(e, info, Json);
+            using (var e = zip.CreateEntry(WeightsEntry, CompressionLevel.NoCompression).Open()) weights.WriteTo(e);
+        });
+    }
+
+    /// <summary>Reads the description of a checkpoint without loading weights.</summary>
+    /// <exception cref="InvalidDataException">Not a checkpoint, truncated, or written by a newer version.</exception>
+    public static CheckpointInfo ReadInfo(string path)
+    {
+        using var zip = OpenZip(path);
+        return ReadInfo(zip, path);
+    }
+
+    /// <summary>Loads a CAM network (backbone + W1) from a checkpoint written by train-cam or train-recam.</summary>
+    public static (CamNetwork Network, CheckpointInfo Info) LoadCamNetwork(string path)
+    {
+        using var zip = OpenZip(path);
+        var info = ReadInfo(zip, path);
+        var spec = BackboneCatalog.Get(info.Backbone);
+        var network = new CamNetwork(new ResNet(spec.Block, spec.Layers), info.Classes.Count);
+        try
+        {
+            LoadWeights(zip, path, network, strict: info.Kind == "cam");
+            return (network, info);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads an official PyTorch CAM checkpoint (a state dict such as ReCAM's <c>res50_cam.pth</c>, with
+    /// its aliased keys) into a new CAM network of the given backbone and classes.
+    /// </summary>
+    public static CamNetwork LoadPyTorchCamNetwork(string path, string backbone, IReadOnlyList<string> classes)
+    {
+        var spec = BackboneCatalog.Get(backbone);
+        var network = new CamNetwork(new ResNet(spec.Block, spec.Layers), classes.Count);
+        var state = StateDictImport.ReadPth(path);
+        try
+        {
+            StateDictImport.Load(network, state, StateDictImport.BackboneCandidates, path);
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in state.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>Loads the weights stored in <paramref name="path"/> into <paramref name="network"/>.</summary>
+    public static void LoadWeights(string path, nn.Module network, bool strict = true)
+    {
+        using var zip = OpenZip(path);
+        ReadInfo(zip, path);
+        LoadWeights(zip, path, network, strict);
+    }
+
+    private static void LoadWeights(ZipArchive zip, string path, nn.Module network, bool strict)
+    {
+        var entry = zip.GetEntry(WeightsEntry) ?? throw new InvalidDataException($"Checkpoint '{path}' has no {WeightsEntry}.");
+        var buffer = new MemoryStream();
+        try
+        {
+            using (var s = entry.Open()) s.CopyTo(buffer);
+            buffer.Position = 0;
+            using var reader = new BinaryReader(buffer);
+            network.load(reader, strict);
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}': the weights do not fit the network ({e.Message}).", e);
+        }
+    }
+
+    private static ZipArchive OpenZip(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint not found: {path}", path);
+        try
+        {
+            return ZipFile.OpenRead(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' is not a ReCam checkpoint or is truncated: {e.Message}", e);
+        }
+    }
+
+    private static CheckpointInfo ReadInfo(ZipArchive zip, string path)
+    {
+        var entry = zip.GetEntry(InfoEntry) ?? throw new InvalidDataException($"Checkpoint '{path}' has no {InfoEntry}.");
+        CheckpointInfo? info;
+        try
+        {
+            using var s = entry.Open();
+            info = JsonSerializer.Deserialize<CheckpointInfo>(s);
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or IOException)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}': {InfoEntry} is unreadable ({e.Message}).", e);
+        }
+        if (info is null || info.Classes.Count == 0) throw new InvalidDataException($"Checkpoint '{path}' names no classes.");
+        if (info.FormatVersion > CurrentFormatVersion)
+            throw new InvalidDataException($"Checkpoint '{path}' has format version {info.FormatVersion}; this ReCam reads up to {CurrentFormatVersion}. Update ReCam.");
+        return info;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using static TorchSharp.torch;
+
+namespace ReCam.Training;
+
+/// <summary>
+/// The classification training loop shared by train-cam and train-recam: per epoch a seeded shuffle,
+/// batches of augmented crops (drop-last, as the official DataLoader), one step per batch inside its own
+/// dispose scope, progress per step, a callback per epoch. The next batch is prepared on a worker
+/// thread while the current step runs. Randomness of epoch e depends only on (seed, e), so a run resumed
+/// from an epoch checkpoint sees the same batches as an uninterrupted one.
+/// </summary>
+public sealed class TrainingLoop
+{
+    private readonly IReadOnlyList<TrainingSample> _samples;
+    private readonly ClassificationAugmentation _augmentation;
+    private readonly ImageCache _cache = new();
+    private readonly int _classCount;
+
+    /// <summary>Creates the loop.</summary>
+    public TrainingLoop(IReadOnlyList<TrainingSample> samples, int classCount, ClassificationAugmentation augmentation,
+        int batchSize, int epochs, int seed, Device device)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be at least 1.");
+        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Epochs must be at least 1.");
+        if (samples.Count < batchSize)
+            throw new ArgumentException($"{samples.Count} training image(s) is fewer than one batch of {batchSize}; lower --batch.", nameof(samples));
+        foreach (var s in samples)
+        {
+            if (s.Labels.Length != classCount)
+                throw new ArgumentException($"Image '{s.Id}' has {s.Labels.Length} label values; expected {classCount}.", nameof(samples));
+        }
+        _samples = samples;
+        _classCount = classCount;
+        _augmentation = augmentation;
+        BatchSize = batchSize;
+        Epochs = epochs;
+        Seed = seed;
+        Device = device;
+    }
+
+    /// <summary>Images per step.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Number of epochs.</summary>
+    public int Epochs { get; }
+
+    /// <summary>Base random seed.</summary>
+    public int Seed { get; }
+
+    /// <summary>Device the batches are moved to.</summary>
+    public Device Device { get; }
+
+    /// <summary>Steps per epoch: ⌊N / batch⌋ (the last partial batch is dropped).</summary>
+    public long StepsPerEpoch => _samples.Count / BatchSize;
+
+    /// <summary>Steps of the whole run (the poly schedule's max_step).</summary>
+    public long TotalSteps => StepsPerEpoch * Epochs;
+
+    /// <summary>Runs epochs <paramref name="startEpoch"/>+1 .. Epochs.</summary>
+    /// <param name="startEpoch">Number of epochs already done (0 for a fresh run).</param>
+    /// <param name="step">Does one optimisation step on (images, labels) at the given 0-based global step.</param>
+    /// <param name="epochEnd">Called after each epoch with its 1-based number.</param>
+    /// <param name="progress">Receives one report per step.</param>
+    /// <param name="cancellationToken">Stops the run between steps.</param>
+    public void Run(int startEpoch, Func<Tensor, Tensor, long, StepResult> step, Action<int> epochEnd,
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        for (int epoch = startEpoch + 1; epoch <= Epochs; epoch++)
+        {
+            var random = new Random(HashCode.Combine(Seed, epoch, 0x5eed));
+            var order = Enumerable.Range(0, _samples.Count).ToArray();
+            random.Shuffle(order);
+            var watch = Stopwatch.StartNew();
+            long firstStep = (epoch - 1) * StepsPerEpoch;
+            Task<(float[] Images, float[] Labels)> next = Task.Run(() => MakeBatch(order, 0, random));
+            for (int b = 0; b < StepsPerEpoch; b++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var batch = next.GetAwaiter().GetResult();
+                if (b + 1 < StepsPerEpoch)
+                {
+                    int nextIndex = b + 1;
+                    next = Task.Run(() => MakeBatch(order, nextIndex, random));
+                }
+                StepResult result;
+                using (var scope = NewDisposeScope())
+                {
+                    var images = tensor(batch.Images, [BatchSize, 3, _augmentation.Crop, _augmentation.Crop]).to(Device);
+                    var labels = tensor(batch.Labels, [BatchSize, _classCount]).to(Device);
+                    result = step(images, labels, firstStep + b);
+                }
+                double ips = (b + 1) * BatchSize / Math.Max(1e-9, watch.Elapsed.TotalSeconds);
+                progress?.Report(new TrainingProgress(epoch, Epochs, firstStep + b + 1, TotalSteps, result.Loss, ips, result.Metrics));
+            }
+            epochEnd(epoch);
+        }
+    }
+
+    private (float[] Images, float[] Labels) MakeBatch(int[] order, int batchIndex, Random random)
+    {
+        int plane = 3 * _augmentation.Crop * _augmentation.Crop;
+        var images = new float[BatchSize * plane];
+        var labels = new float[BatchSize * _classCount];
+        for (int i = 0; i < BatchSize; i++)
+        {
+            var sample = _samples[order[batchIndex * BatchSize + i]];
+            _augmentation.Apply(_cache.Get(sample.ImagePath), random, images.AsSpan(i * plane, plane));
+            sample.Labels.CopyTo(labels, i * _classCount);
+        }
+        return (images, labels);
+    }
+}
