@@ -1,0 +1,111 @@
+using ReCam.Cam;
+using ReCam.Imaging;
+using ReCam.Networks;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace ReCam.Tests.Cam;
+
+public class CamExtractorTests
+{
+    private static (CamNetwork Net, RgbImage Image) Setup(int width = 45, int height = 37)
+    {
+        random.manual_seed(11);
+        var net = new CamNetwork(new ResNet(ResNetBlock.Basic, [1, 1, 1, 1]), 4);
+        net.eval();
+        var rng = new Random(5);
+        var pixels = new byte[width * height * 3];
+        rng.NextBytes(pixels);
+        return (net, new RgbImage(width, height, pixels));
+    }
+
+    [Fact]
+    public void ShapesAndPerClassNormalisationFollowTheOfficialLayout()
+    {
+        var (net, image) = Setup();
+        using var _ = net;
+        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU);
+        var maps = extractor.Extract(image, [0, 2, 3]);
+        Assert.Equal(new long[] { 0, 2, 3 }, maps.Keys);
+        Assert.Equal((10, 12), (maps.CamHeight, maps.CamWidth)); // ceil(37/4), ceil(45/4)
+        Assert.Equal((37, 45), (maps.Height, maps.Width));
+        Assert.Equal(3 * 10 * 12, maps.Cam.Length);
+        Assert.Equal(3 * 37 * 45, maps.HighRes.Length);
+        for (int k = 0; k < 3; k++)
+        {
+            float max = maps.HighResPlane(k).ToArray().Max();
+            Assert.InRange(max, 0.99f, 1.0f); // m / (m + 1e-5): just below 1 for small maps
+            Assert.True(maps.HighResPlane(k).ToArray().Min() >= 0f);
+        }
+    }
+
+    [Fact]
+    public void MapsOfASubsetOfClassesEqualTheSameRowsOfAllClasses()
+    {
+        var (net, image) = Setup();
+        using var _ = net;
+        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU);
+        var all = extractor.Extract(image, [0, 1, 2, 3]);
+        var some = extractor.Extract(image, [1, 3]);
+        Assert.Equal(all.HighResPlane(1).ToArray(), some.HighResPlane(0).ToArray(), new Tolerance(1e-5f));
+        Assert.Equal(all.CamPlane(3).ToArray(), some.CamPlane(1).ToArray(), new Tolerance(1e-5f));
+    }
+
+    [Fact]
+    public void FlippedImageGivesFlippedMaps()
+    {
+        // Extraction sums each scale's map with the map of its mirror image, so it is exactly flip-equivariant.
+        var (net, image) = Setup(48, 32);
+        using var _ = net;
+        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU, [1.0]);
+        var maps = extractor.Extract(image, [1]);
+        var flipped = extractor.Extract(image.FlipHorizontal(), [1]);
+        var a = maps.HighResPlane(0).ToArray();
+        var b = flipped.HighResPlane(0).ToArray();
+        for (int y = 0; y < 32; y++)
+            for (int x = 0; x < 48; x++)
+                Assert.Equal(a[y * 48 + x], b[y * 48 + 47 - x], 4);
+    }
+
+    [Fact]
+    public void NoClassesGiveEmptyMapsAndBadKeysAreRejected()
+    {
+        var (net, image) = Setup();
+        using var _ = net;
+        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU);
+        var empty = extractor.Extract(image, []);
+        Assert.Equal(0, empty.Count);
+        Assert.Equal((37, 45), (empty.Height, empty.Width));
+        var e = Assert.Throws<ArgumentException>(() => extractor.Extract(image, [4]));
+        Assert.Contains("0..3", e.Message);
+    }
+
+    [Fact]
+    public void SingleScaleMapIsReluOfClassifierOnFeaturesPlusMirror()
+    {
+        var (net, image) = Setup(32, 32);
+        using var _ = net;
+        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU, [1.0]);
+        var maps = extractor.Extract(image, [2]);
+        // 32x32 input -> 2x2 feature map -> stride-4 grid 8x8: recompute the 2x2 map independently.
+        var chw = new float[3 * 32 * 32];
+        InputNormalization.Torchvision.ToChw(image.Pixels, 32 * 32, chw);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var x = tensor(chw, [1, 3, 32, 32]);
+        var f0 = net.Features(x)[0];
+        var f1 = net.Features(x.flip(3))[0].flip(2);
+        var w = net.ClassifierWeight[2].flatten();
+        var a = (einsum("dhw,d->hw", f0, w).relu() + einsum("dhw,d->hw", f1, w).relu()).unsqueeze(0).unsqueeze(0);
+        var up = nn.functional.interpolate(a, [8, 8], mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
+        var expected = (up / (up.max() + 1e-5)).data<float>().ToArray();
+        Assert.Equal(expected, maps.CamPlane(0).ToArray(), new Tolerance(1e-5f));
+    }
+
+    private sealed class Tolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
+        public int GetHashCode(float obj) => 0;
+    }
+}

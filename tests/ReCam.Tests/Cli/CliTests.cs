@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using ReCam.Tests.Pipeline;
+using Xunit;
+
+namespace ReCam.Tests.Cli;
+
+/// <summary>The recam program as scripts see it: its commands, option names, exit codes and errors.</summary>
+[Collection(TinyScenesCollection.Name)]
+public class CliTests(TinyScenes data)
+{
+    private static (int Code, string Output) Recam(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "recam.dll"));
+        foreach (string a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        string stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result + stderr);
+    }
+
+    [Theory]
+    [InlineData("train-cam", "--voc --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device")]
+    [InlineData("make-cam", "--voc --classes --work --split --backbone --weights --seed --threads --device --shard --scales --checkpoint")]
+    [InlineData("eval-cam", "--voc --classes --work --split --threshold")]
+    [InlineData("run", "--steps --voc --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device")]
+    [InlineData("make-scenes", "--voc --count --size --seed")]
+    [InlineData("quickstart", "--work --count --size --epochs")]
+    [InlineData("bench", "--backbone --size --batch --steps --images")]
+    public void EveryCommandDocumentsItsOptions(string command, string options)
+    {
+        var (code, output) = Recam(command, "--help");
+        Assert.Equal(0, code);
+        foreach (string option in options.Split(' ')) Assert.Contains(option + " ", output);
+    }
+
+    [Fact]
+    public void EvalCamRunsFromTheCommandLineAndBadInputGivesAClearError()
+    {
+        var (code, output) = Recam("eval-cam", "--voc", data.Voc, "--work", Path.Combine(data.Root, "cli-empty"));
+        Assert.Equal(2, code);
+        Assert.Contains("make-cam", output);
+        Assert.DoesNotContain("   at ", output); // a message, not a stack trace
+
+        (code, output) = Recam("train-cam", "--voc", Path.Combine(data.Root, "no-such-folder"));
+        Assert.Equal(2, code);
+        Assert.Contains("no-such-folder", output);
+
+        (code, output) = Recam("make-cam", "--voc", data.Voc, "--work", data.Work, "--shard", "3/2");
+        Assert.Equal(2, code);
+        Assert.Contains("--shard", output);
+    }
+}
