@@ -19,11 +19,14 @@ internal sealed class CliOptions
         Description = "Backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => b.Name)), DefaultValueFactory = _ => BackboneCatalog.DefaultName,
     };
     public Option<string?> Weights { get; } = new("--weights") { Description = "Initial backbone weights (.onnx or PyTorch .pth state dict). Default: the backbone's bundled weights" };
-    public Option<int> Epochs { get; } = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 5 };
+    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Training epochs. Default: 5 (train-cam), 4 (train-recam)" };
     public Option<int> Batch { get; } = new("--batch") { Description = "Images per training step", DefaultValueFactory = _ => 16 };
     public Option<int> Crop { get; } = new("--crop") { Description = "Square training crop in pixels", DefaultValueFactory = _ => 512 };
     public Option<string?> ResizeLong { get; } = new("--resize-long") { Description = "Random long-side resize range MIN,MAX. Default: 0.625*crop,1.25*crop (320,640 for crop 512)" };
-    public Option<double> LearningRate { get; } = new("--lr") { Description = "Backbone learning rate (the classifier uses 10x)", DefaultValueFactory = _ => 0.1 };
+    public Option<double?> LearningRate { get; } = new("--lr")
+    {
+        Description = "Backbone learning rate. train-cam (classifier 10x): 0.1 (official) for the torchvision shapes, 0.01 for resnet18-imagenet; train-recam: 5e-5",
+    };
     public Option<double> Momentum { get; } = new("--momentum") { Description = "SGD momentum. Default 1e-4 reproduces the official PolyOptimizer quirk", DefaultValueFactory = _ => 1e-4 };
     public Option<int> Seed { get; } = new("--seed") { Description = "Random seed", DefaultValueFactory = _ => 0 };
     public Option<int> Threads { get; } = new("--threads") { Description = "Torch CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
@@ -62,10 +65,10 @@ internal sealed class CliOptions
 
     public CamTrainingOptions Training(ParseResult r)
     {
-        double lr = r.GetValue(LearningRate);
+        double lr = r.GetValue(LearningRate) ?? BackboneCatalog.Get(r.GetValue(Backbone)!).CamLearningRate;
         return new CamTrainingOptions
         {
-            Epochs = r.GetValue(Epochs), BatchSize = r.GetValue(Batch), Crop = r.GetValue(Crop), ResizeLong = ParsePair(r.GetValue(ResizeLong)),
+            Epochs = r.GetValue(Epochs) ?? 5, BatchSize = r.GetValue(Batch), Crop = r.GetValue(Crop), ResizeLong = ParsePair(r.GetValue(ResizeLong)),
             LearningRate = lr, ClassifierLearningRate = 10 * lr, Momentum = r.GetValue(Momentum), Seed = r.GetValue(Seed),
         };
     }

@@ -8,7 +8,7 @@ namespace ReCam.Cli.Commands;
 /// <summary>The pipeline steps as commands: make-scenes, train-cam, make-cam, eval-cam, run, quickstart.</summary>
 internal static class PipelineCommands
 {
-    public static readonly string[] KnownSteps = ["make-scenes", "train-cam", "make-cam", "eval-cam"];
+    public static readonly string[] KnownSteps = ["make-scenes", "train-cam", "train-recam", "make-cam", "make-recam", "eval-cam", "eval-recam"];
 
     public static Command MakeScenes()
     {
@@ -71,7 +71,52 @@ internal static class PipelineCommands
         return cmd;
     }
 
-    public static Command RunSteps(CliOptions o)
+    public static Command TrainReCam(CliOptions o, ReCamOptions ro)
+    {
+        var cmd = new Command("train-recam", "Re-activate a CAM network with BCE + lambda*SCE (ReCAM); reads <work>/models/cam.ckpt, writes <work>/models/recam.ckpt");
+        o.AddCommon(cmd);
+        o.AddTraining(cmd);
+        ro.AddTraining(cmd);
+        cmd.Options.Add(o.Checkpoint);
+        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("train-recam", ct, (log, token) =>
+        {
+            TrainReCamStep.Run(o.Settings(r), ro.Training(r), log, r.GetValue(o.Checkpoint), token);
+            return 0;
+        })));
+        return cmd;
+    }
+
+    public static Command MakeReCam(CliOptions o, ReCamOptions ro)
+    {
+        var cmd = new Command("make-recam", "Extract multi-scale ReCAMs (like make-cam, weights W1*W2 by default); writes <work>/cams-recam/<id>.npz");
+        o.AddCommon(cmd);
+        ro.AddExtraction(cmd);
+        foreach (var opt in new Option[] { o.Checkpoint, o.Scales, o.Shard }) cmd.Options.Add(opt);
+        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("make-recam", ct, (log, token) =>
+        {
+            MakeReCamStep.Run(o.Settings(r), ro.CombinationOf(r), log, r.GetValue(o.Checkpoint), o.ParseScales(r), token);
+            return 0;
+        })));
+        return cmd;
+    }
+
+    public static Command EvalReCam(CliOptions o)
+    {
+        var cmd = new Command("eval-recam", "Seed mIoU of the ReCAMs (<work>/cams-recam) like eval-cam; writes <work>/metrics/eval-recam.json");
+        o.AddCommon(cmd);
+        cmd.Options.Add(o.Threshold);
+        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("eval-recam", ct, (log, token) =>
+        {
+            Console.WriteLine(EvalReCam(o.Settings(r), r.GetValue(o.Threshold), log, token).ToTable());
+            return 0;
+        })));
+        return cmd;
+    }
+
+    private static ReCam.Evaluation.EvaluationReport EvalReCam(PipelineSettings settings, float threshold, ILogger log, CancellationToken token) =>
+        EvalCamStep.Run(settings, log, threshold, new WorkFolder(settings.WorkDir).ReCams, "eval-recam", token);
+
+    public static Command RunSteps(CliOptions o, ReCamOptions ro)
     {
         var steps = new Option<string>("--steps")
         {
@@ -83,7 +128,8 @@ internal static class PipelineCommands
         var cmd = new Command("run", "Run several steps in order with one set of options (make-scenes writes into --voc)") { steps, sceneCount, sceneSize };
         o.AddCommon(cmd);
         o.AddTraining(cmd);
-        foreach (var opt in new Option[] { o.Checkpoint, o.Scales, o.Shard, o.Threshold }) cmd.Options.Add(opt);
+        ro.AddTraining(cmd);
+        foreach (var opt in new Option[] { ro.ReCamEpochs, o.Checkpoint, o.Scales, o.Shard, o.Threshold }) cmd.Options.Add(opt);
         cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("run", ct, (log, token) =>
         {
             var wanted = r.GetValue(steps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -101,10 +147,19 @@ internal static class PipelineCommands
                         TrainCamStep.Run(o.Settings(r), o.Training(r), log, token);
                         break;
                     case "make-cam":
-                        MakeCamStep.Run(o.Settings(r), log, r.GetValue(o.Checkpoint), o.ParseScales(r), token);
+                        MakeCamStep.Run(o.Settings(r), log, null, o.ParseScales(r), token);
                         break;
                     case "eval-cam":
                         Console.WriteLine(EvalCamStep.Run(o.Settings(r), log, r.GetValue(o.Threshold), cancellationToken: token).ToTable());
+                        break;
+                    case "train-recam":
+                        TrainReCamStep.Run(o.Settings(r), ro.Training(r, inRun: true), log, cancellationToken: token);
+                        break;
+                    case "make-recam":
+                        MakeReCamStep.Run(o.Settings(r), ro.CombinationOf(r), log, null, o.ParseScales(r), token);
+                        break;
+                    case "eval-recam":
+                        Console.WriteLine(EvalReCam(o.Settings(r), r.GetValue(o.Threshold), log, token).ToTable());
                         break;
                 }
             }
@@ -134,7 +189,11 @@ internal static class PipelineCommands
             else
                 log.LogInformation("quickstart: using the scenes in {Dir}", scenes);
             var settings = new PipelineSettings { VocRoot = scenes, WorkDir = w, Threads = r.GetValue(threads) };
-            TrainCamStep.Run(settings, new ReCam.Training.CamTrainingOptions { Epochs = r.GetValue(epochs), BatchSize = 16, Crop = s }, log, token);
+            double lr = ReCam.Networks.BackboneCatalog.Get(settings.Backbone).CamLearningRate;
+            TrainCamStep.Run(settings, new ReCam.Training.CamTrainingOptions
+            {
+                Epochs = r.GetValue(epochs), BatchSize = 16, Crop = s, LearningRate = lr, ClassifierLearningRate = 10 * lr,
+            }, log, token);
             MakeCamStep.Run(settings, log, cancellationToken: token);
             var report = EvalCamStep.Run(settings, log, cancellationToken: token);
             Console.WriteLine(report.ToTable());

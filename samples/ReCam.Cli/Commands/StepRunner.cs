@@ -27,7 +27,8 @@ internal static class StepRunner
             logger.LogWarning("{Name}: cancelled; finished outputs are kept and a rerun resumes.", name);
             return 130;
         }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+            or NotSupportedException or ReCam.Training.TrainingDivergedException)
         {
             logger.LogError("{Name}: {Message}", name, e.Message);
             return 2;

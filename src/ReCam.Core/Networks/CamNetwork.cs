@@ -42,8 +42,14 @@ public sealed class CamNetwork : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var pooled = Features(images).mean([2L, 3L], keepdim: true);
-        return classifier.call(pooled).flatten(1).MoveToOuterDisposeScope();
+        return Logits(Features(images)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Multi-label logits (B, C) = W1 · GAP(F) from features already computed.</summary>
+    public Tensor Logits(Tensor features)
+    {
+        using var scope = NewDisposeScope();
+        return classifier.call(features.mean([2L, 3L], keepdim: true)).flatten(1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Parameters trained with the backbone learning rate (all backbone parameters except the frozen stem).</summary>

@@ -24,12 +24,12 @@ public static class MakeCamStep
         string path = checkpoint ?? work.CamCheckpoint;
         var view = DatasetView.Open(settings, logger);
         var device = Compute.SelectDevice(settings.Device, settings.Threads);
-        var (network, info) = LoadNetwork(path, settings, view.ClassNames);
+        var (network, backbone) = CamModels.Load(path, settings, view.ClassNames);
         using (network)
         {
             network.to(device);
             network.eval();
-            var spec = BackboneCatalog.Get(info);
+            var spec = BackboneCatalog.Get(backbone);
             var extractor = new CamExtractor(network.Backbone, network.ClassifierWeight, spec.Normalization, device, scales);
             return ExtractAll(view, settings, extractor, work.Cams, "make-cam", logger, cancellationToken);
         }
@@ -55,19 +55,5 @@ public static class MakeCamStep
                 logger.LogInformation("{Step}: {Done}/{Todo} images, {Ips:F1} images/s", stepName, i + 1, todo.Count, (i + 1) / watch.Elapsed.TotalSeconds);
         }
         return todo.Count;
-    }
-
-    private static (CamNetwork Network, string Backbone) LoadNetwork(string path, PipelineSettings settings, IReadOnlyList<string> classes)
-    {
-        if (path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase))
-            return (Checkpoint.LoadPyTorchCamNetwork(path, settings.Backbone, classes), settings.Backbone);
-        var (network, info) = Checkpoint.LoadCamNetwork(path);
-        if (!info.Classes.SequenceEqual(classes))
-        {
-            network.Dispose();
-            throw new InvalidDataException(
-                $"Checkpoint '{path}' was trained on classes [{string.Join(", ", info.Classes)}] but the data set has [{string.Join(", ", classes)}].");
-        }
-        return (network, info.Backbone);
     }
 }

@@ -83,22 +83,10 @@ public static class TrainCamStep
 
     private static int Resume(WorkFolder work, CamNetwork network, CheckpointInfo info, ILogger logger)
     {
-        for (int epoch = info.Epochs - 1; epoch >= 1; epoch--)
-        {
-            string path = work.CamEpochCheckpoint(epoch);
-            if (!File.Exists(path)) continue;
-            var saved = Checkpoint.ReadInfo(path);
-            if (saved.Backbone != info.Backbone || !saved.Classes.SequenceEqual(info.Classes) ||
-                !saved.Options.OrderBy(kv => kv.Key).SequenceEqual(info.Options.OrderBy(kv => kv.Key)))
-            {
-                logger.LogWarning("train-cam: {Path} comes from a run with other settings; starting from scratch.", path);
-                return 0;
-            }
-            Checkpoint.LoadWeights(path, network);
-            logger.LogInformation("train-cam: resuming after epoch {Epoch} from {Path}.", epoch, path);
-            return epoch;
-        }
-        return 0;
+        if (work.FindResumable(info) is not { } found) return 0;
+        Checkpoint.LoadWeights(found.Path, network);
+        logger.LogInformation("train-cam: resuming after epoch {Epoch} from {Path}.", found.Epoch, found.Path);
+        return found.Epoch;
     }
 
     private static Dictionary<string, string> Describe(CamTrainingOptions o, PipelineSettings s)

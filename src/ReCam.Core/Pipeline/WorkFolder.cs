@@ -7,18 +7,48 @@ public sealed record WorkFolder(string Root)
     /// <summary>Trained networks.</summary>
     public string Models => Path.Combine(Root, "models");
 
+    /// <summary>The final checkpoint of a training step: <c>models/&lt;kind&gt;.ckpt</c> (kind "cam" or "recam").</summary>
+    public string Checkpoint(string kind) => Path.Combine(Models, kind + ".ckpt");
+
+    /// <summary>The checkpoint of a training step after epoch <paramref name="epoch"/>.</summary>
+    public string EpochCheckpoint(string kind, int epoch) => Path.Combine(Models, $"{kind}-epoch{epoch}.ckpt");
+
     /// <summary>The final CAM checkpoint written by train-cam.</summary>
-    public string CamCheckpoint => Path.Combine(Models, "cam.ckpt");
+    public string CamCheckpoint => Checkpoint("cam");
 
     /// <summary>The CAM checkpoint after epoch <paramref name="epoch"/>.</summary>
-    public string CamEpochCheckpoint(int epoch) => Path.Combine(Models, $"cam-epoch{epoch}.ckpt");
+    public string CamEpochCheckpoint(int epoch) => EpochCheckpoint("cam", epoch);
+
+    /// <summary>The final re-activated checkpoint written by train-recam.</summary>
+    public string ReCamCheckpoint => Checkpoint("recam");
 
     /// <summary>Per-image CAMs written by make-cam (<c>&lt;id&gt;.npz</c>).</summary>
     public string Cams => Path.Combine(Root, "cams");
+
+    /// <summary>Per-image ReCAMs written by make-recam (<c>&lt;id&gt;.npz</c>).</summary>
+    public string ReCams => Path.Combine(Root, "cams-recam");
 
     /// <summary>Metrics files (<c>&lt;step&gt;.json</c>).</summary>
     public string Metrics => Path.Combine(Root, "metrics");
 
     /// <summary>The metrics file of a step.</summary>
     public string MetricsFile(string step) => Path.Combine(Metrics, step + ".json");
+
+    /// <summary>
+    /// The latest epoch checkpoint of a run with the same description as <paramref name="info"/>
+    /// (backbone, classes, options), for resuming; null if there is none.
+    /// </summary>
+    public (string Path, int Epoch)? FindResumable(ReCam.Training.CheckpointInfo info)
+    {
+        for (int epoch = info.Epochs - 1; epoch >= 1; epoch--)
+        {
+            string path = EpochCheckpoint(info.Kind, epoch);
+            if (!File.Exists(path)) continue;
+            var saved = ReCam.Training.Checkpoint.ReadInfo(path);
+            bool same = saved.Backbone == info.Backbone && saved.Classes.SequenceEqual(info.Classes) &&
+                        saved.Options.OrderBy(kv => kv.Key).SequenceEqual(info.Options.OrderBy(kv => kv.Key));
+            return same ? (path, epoch) : null;
+        }
+        return null;
+    }
 }

@@ -50,9 +50,13 @@ public static class CamTrainer
             optimizer.zero_grad();
             var logits = network.call(images);
             var loss = nn.functional.binary_cross_entropy_with_logits(logits, labels);
+            float value = loss.item<float>();
+            if (!float.IsFinite(value))
+                throw new TrainingDivergedException(
+                    $"train-cam diverged at step {step + 1} of {loop.TotalSteps} (loss {value}); lower the learning rate (--lr, now {options.LearningRate}).");
             loss.backward();
             optimizer.step();
-            return new StepResult(loss.item<float>(), new Dictionary<string, double> { ["lr"] = baseRates[0] * factor });
+            return new StepResult(value, new Dictionary<string, double> { ["lr"] = baseRates[0] * factor });
         }, epoch => epochEnd?.Invoke(epoch), progress, cancellationToken);
         network.eval();
     }

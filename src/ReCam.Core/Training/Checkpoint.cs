@@ -48,19 +48,57 @@ public static class Checkpoint
 
     private const string InfoEntry = "checkpoint.json";
     private const string WeightsEntry = "weights.bin";
+    private const string HeadEntry = "recam-head.bin";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    /// <summary>Saves <paramref name="network"/> and <paramref name="info"/> to <paramref name="path"/>.</summary>
-    public static void Save(string path, nn.Module network, CheckpointInfo info)
+    /// <summary>
+    /// Saves <paramref name="network"/> (and, for a re-activated network, its head W2) with
+    /// <paramref name="info"/> to <paramref name="path"/>.
+    /// </summary>
+    public static void Save(string path, nn.Module network, CheckpointInfo info, ReCamHead? head = null)
     {
-        var weights = new MemoryStream();
-        using (var writer = new BinaryWriter(weights, System.Text.Encoding.UTF8, leaveOpen: true)) network.save(writer);
+        var weights = Serialize(network);
+        var headWeights = head is null ? null : Serialize(head);
         AtomicFile.Write(path, stream =>
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
             using (var e = zip.CreateEntry(InfoEntry).Open()) JsonSerializer.Serialize(e, info, Json);
             using (var e = zip.CreateEntry(WeightsEntry, CompressionLevel.NoCompression).Open()) weights.WriteTo(e);
+            if (headWeights is not null)
+            {
+                using var e = zip.CreateEntry(HeadEntry, CompressionLevel.NoCompression).Open();
+                headWeights.WriteTo(e);
+            }
         });
+    }
+
+    /// <summary>Loads a re-activated network: the CAM network (backbone + W1) and the head W2.</summary>
+    /// <exception cref="InvalidDataException">The checkpoint holds no re-activation head (it is a plain CAM checkpoint).</exception>
+    public static (CamNetwork Network, ReCamHead Head, CheckpointInfo Info) LoadReCamNetwork(string path)
+    {
+        var (network, info) = LoadCamNetwork(path);
+        var head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount);
+        try
+        {
+            using var zip = OpenZip(path);
+            if (zip.GetEntry(HeadEntry) is null)
+                throw new InvalidDataException($"Checkpoint '{path}' is a {info.Kind} checkpoint without a re-activation head (W2); run train-recam first.");
+            LoadWeights(zip, path, head, strict: true, HeadEntry);
+            return (network, head, info);
+        }
+        catch
+        {
+            network.Dispose();
+            head.Dispose();
+            throw;
+        }
+    }
+
+    private static MemoryStream Serialize(nn.Module module)
+    {
+        var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) module.save(writer);
+        return buffer;
     }
 
     /// <summary>Reads the description of a checkpoint without loading weights.</summary>
@@ -80,7 +118,7 @@ public static class Checkpoint
         var network = new CamNetwork(new ResNet(spec.Block, spec.Layers), info.Classes.Count);
         try
         {
-            LoadWeights(zip, path, network, strict: info.Kind == "cam");
+            LoadWeights(zip, path, network, strict: true);
             return (network, info);
         }
         catch
@@ -123,9 +161,9 @@ public static class Checkpoint
         LoadWeights(zip, path, network, strict);
     }
 
-    private static void LoadWeights(ZipArchive zip, string path, nn.Module network, bool strict)
+    private static void LoadWeights(ZipArchive zip, string path, nn.Module network, bool strict, string entryName = WeightsEntry)
     {
-        var entry = zip.GetEntry(WeightsEntry) ?? throw new InvalidDataException($"Checkpoint '{path}' has no {WeightsEntry}.");
+        var entry = zip.GetEntry(entryName) ?? throw new InvalidDataException($"Checkpoint '{path}' has no {entryName}.");
         var buffer = new MemoryStream();
         try
         {

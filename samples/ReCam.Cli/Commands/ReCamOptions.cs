@@ -1,0 +1,67 @@
+using System.CommandLine;
+using ReCam.Networks;
+using ReCam.Training;
+
+namespace ReCam.Cli.Commands;
+
+/// <summary>The options of train-recam and make-recam beyond the shared ones.</summary>
+internal sealed class ReCamOptions(CliOptions common)
+{
+    public Option<string> Preset { get; } = new("--preset")
+    {
+        Description = "default: settings chosen from measurements at small scale (see README); official: the official VOC settings " +
+                      "(4 epochs, lambda 1, lr 5e-5/5e-5/5e-4, W1*W2, no warm-up)",
+        DefaultValueFactory = _ => "default",
+    };
+    public Option<double?> Lambda { get; } = new("--lambda") { Description = "Weight of the softmax cross-entropy term (official: 1.0 VOC, 0.1 COCO)" };
+    public Option<double?> W1LearningRate { get; } = new("--w1-lr") { Description = "Learning rate of W1 (official 5e-5)" };
+    public Option<double?> W2LearningRate { get; } = new("--w2-lr") { Description = "Learning rate of W2, the re-activation head (official 5e-4)" };
+    public Option<int?> HeadWarmup { get; } = new("--head-warmup") { Description = "Epochs that train W2 alone before the joint epochs (official 0)" };
+    public Option<string?> Combination { get; } = new("--weights-combination")
+    {
+        Description = "Extraction weight: w1, w2, sum or product (W1*W2, official VOC; w1 is the official COCO choice)",
+    };
+
+    public void AddTraining(Command command)
+    {
+        foreach (var o in new Option[] { Preset, Lambda, W1LearningRate, W2LearningRate, HeadWarmup, Combination }) command.Options.Add(o);
+    }
+
+    public void AddExtraction(Command command)
+    {
+        foreach (var o in new Option[] { Preset, Combination }) command.Options.Add(o);
+    }
+
+    public Option<int?> ReCamEpochs { get; } = new("--recam-epochs") { Description = "run: epochs of train-recam (--epochs sets train-cam's). Default 4" };
+
+    /// <summary>The train-recam options; in `run`, <paramref name="inRun"/> takes the epochs from --recam-epochs.</summary>
+    public ReCamTrainingOptions Training(ParseResult r, bool inRun = false)
+    {
+        var preset = PresetOf(r);
+        var c = common.Training(r);
+        return preset with
+        {
+            Epochs = (inRun ? r.GetValue(ReCamEpochs) : r.GetValue(common.Epochs)) ?? preset.Epochs,
+            BatchSize = c.BatchSize,
+            Crop = c.Crop,
+            ResizeLong = c.ResizeLong,
+            Momentum = c.Momentum,
+            Lambda = r.GetValue(Lambda) ?? preset.Lambda,
+            LearningRate = r.GetValue(common.LearningRate) ?? preset.LearningRate,
+            ClassifierLearningRate = r.GetValue(W1LearningRate) ?? preset.ClassifierLearningRate,
+            HeadLearningRate = r.GetValue(W2LearningRate) ?? preset.HeadLearningRate,
+            HeadWarmupEpochs = r.GetValue(HeadWarmup) ?? preset.HeadWarmupEpochs,
+            Combination = CombinationOf(r),
+        };
+    }
+
+    public WeightCombination CombinationOf(ParseResult r) =>
+        r.GetValue(Combination) is { } text ? WeightCombinations.Parse(text) : PresetOf(r).Combination;
+
+    private ReCamTrainingOptions PresetOf(ParseResult r) => r.GetValue(Preset)?.Trim().ToLowerInvariant() switch
+    {
+        "official" => ReCamTrainingOptions.Official,
+        "default" or null => new ReCamTrainingOptions(),
+        var other => throw new ArgumentException($"--preset '{other}' is unknown; use default or official."),
+    };
+}

@@ -1,0 +1,76 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ReCam.Networks;
+
+/// <summary>
+/// The re-activation head of ReCAM: a second 1x1 classifier without bias, W2 (<c>classifier.weight</c>,
+/// [C, D, 1, 1], the official <c>Class_Predictor</c>), applied to class features pooled with each class's
+/// soft mask, under softmax cross-entropy.
+/// </summary>
+public sealed class ReCamHead : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // PyTorch module names
+    private readonly Conv2d classifier;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates W2 for <paramref name="classCount"/> classes over <paramref name="channels"/> feature channels.</summary>
+    public ReCamHead(int channels, int classCount) : base(nameof(ReCamHead))
+    {
+        classifier = nn.Conv2d(channels, classCount, 1, bias: false);
+        ClassCount = classCount;
+        RegisterComponents();
+    }
+
+    /// <summary>Number of classes C.</summary>
+    public int ClassCount { get; }
+
+    /// <summary>W2 [C, D, 1, 1].</summary>
+    public Tensor Weight => classifier.weight!;
+
+    /// <summary>Logits W2 · f for class features f (B, C, D): (B, C, C), row k = the logits of class k's feature.</summary>
+    public override Tensor forward(Tensor classFeatures) =>
+        matmul(classFeatures, Weight.flatten(1).t());
+
+    /// <summary>
+    /// Soft masks and class features (recam-method.md §3.2): M_k = ReLU(W1_k·F) / (spatial max + 1e-5), with
+    /// a differentiable max; f_k = mean over pixels of M_k·F, computed as one batched product
+    /// (B,C,hw)×(B,hw,D)/(hw), never as a B×C×D×h×w tensor.
+    /// </summary>
+    /// <param name="features">Backbone features F (B, D, h, w).</param>
+    /// <param name="w1">CAM classifier weight [C, D, 1, 1].</param>
+    /// <returns>Masks (B, C, h, w) and class features (B, C, D).</returns>
+    public static (Tensor Masks, Tensor ClassFeatures) MaskedClassFeatures(Tensor features, Tensor w1)
+    {
+        using var scope = NewDisposeScope();
+        var cams = nn.functional.relu(nn.functional.conv2d(features, w1));
+        var masks = cams / (cams.amax([2L, 3L], keepdim: true) + 1e-5);
+        long hw = features.shape[2] * features.shape[3];
+        var classFeatures = bmm(masks.flatten(2), features.flatten(2).transpose(1, 2)) / hw;
+        return (masks.MoveToOuterDisposeScope(), classFeatures.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The softmax cross-entropy term: for each image, the mean over its present classes k of CE(W2·f_k, k)
+    /// (softmax over all C classes); summed over images and divided by the batch size (images without a
+    /// label contribute 0). Also returns the accuracy of argmax(W2·f_k) = k over all present pairs.
+    /// </summary>
+    /// <param name="classFeatures">(B, C, D).</param>
+    /// <param name="labels">Multi-hot (B, C).</param>
+    public (Tensor Loss, double Accuracy) Loss(Tensor classFeatures, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        long batch = classFeatures.shape[0], classes = classFeatures.shape[1];
+        var logits = forward(classFeatures);                                    // (B, C, C)
+        var target = arange(classes, device: logits.device).expand(batch, classes);
+        var ce = nn.functional.cross_entropy(logits.reshape(batch * classes, classes), target.reshape(-1), reduction: nn.Reduction.None)
+            .reshape(batch, classes);
+        var present = (labels > 0).to(ce.dtype);
+        var perImage = (ce * present).sum(1) / present.sum(1).clamp_min(1);
+        var loss = perImage.sum() / batch;
+        var correct = ((logits.argmax(2) == target).to(ce.dtype) * present).sum().item<float>();
+        double pairs = present.sum().item<float>();
+        return (loss.MoveToOuterDisposeScope(), pairs > 0 ? correct / pairs : double.NaN);
+    }
+}

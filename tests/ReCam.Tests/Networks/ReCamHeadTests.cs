@@ -1,0 +1,124 @@
+using ReCam.Cam;
+using ReCam.Imaging;
+using ReCam.Networks;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace ReCam.Tests.Networks;
+
+/// <summary>The mathematics of re-activation (recam-method.md §3.2, §4.3, §5) pinned on small tensors.</summary>
+public class ReCamHeadTests
+{
+    [Fact]
+    public void SoftMasksAreReluCamsOverTheirSpatialMaximum()
+    {
+        random.manual_seed(1);
+        using var scope = NewDisposeScope();
+        var f = randn(2, 5, 3, 4);
+        var w1 = randn(3, 5, 1, 1);
+        var (masks, _) = ReCamHead.MaskedClassFeatures(f, w1);
+        var cams = einsum("bdhw,cd->bchw", f, w1.flatten(1)).relu();
+        for (int b = 0; b < 2; b++)
+            for (int c = 0; c < 3; c++)
+            {
+                var expected = cams[b, c] / (cams[b, c].max() + 1e-5);
+                Assert.True(masks[b, c].allclose(expected, 1e-5, 1e-6));
+            }
+        Assert.True(masks.max().item<float>() <= 1f);
+    }
+
+    [Fact]
+    public void ClassFeaturesEqualTheMeanOfMaskTimesFeatureOverAllPixels()
+    {
+        random.manual_seed(2);
+        using var scope = NewDisposeScope();
+        var f = randn(2, 6, 3, 5);
+        var w1 = randn(4, 6, 1, 1);
+        var (masks, features) = ReCamHead.MaskedClassFeatures(f, w1);
+        Assert.Equal(new long[] { 2, 4, 6 }, features.shape);
+        // The official (B, C, D, h, w) product, then a plain mean over h·w (not divided by the mask's sum).
+        var explicitProduct = masks.unsqueeze(2) * f.unsqueeze(1);
+        var expected = explicitProduct.mean([3L, 4L]);
+        Assert.True(features.allclose(expected, 1e-5, 1e-6));
+    }
+
+    [Fact]
+    public void SceIsTheMeanOverPresentClassesSummedOverImagesOverBatchSize()
+    {
+        random.manual_seed(3);
+        using var scope = NewDisposeScope();
+        using var head = new ReCamHead(6, 4);
+        var feats = randn(3, 4, 6);
+        var labels = tensor(new float[] { 1, 0, 1, 0, /* */ 0, 0, 0, 0, /* */ 0, 1, 1, 1 }, [3, 4]);
+        var (loss, accuracy) = head.Loss(feats, labels);
+        var logits = einsum("bcd,kd->bck", feats, head.Weight.flatten(1));
+        double total = 0;
+        int correct = 0, pairs = 0;
+        var present = new[] { new[] { 0, 2 }, Array.Empty<int>(), new[] { 1, 2, 3 } };
+        for (int b = 0; b < 3; b++)
+        {
+            if (present[b].Length == 0) continue;
+            double sum = 0;
+            foreach (int k in present[b])
+            {
+                var logp = logits[b, k].log_softmax(0);
+                sum -= logp[k].item<float>();
+                correct += logits[b, k].argmax().item<long>() == k ? 1 : 0;
+                pairs++;
+            }
+            total += sum / present[b].Length;
+        }
+        Assert.Equal(total / 3, loss.item<float>(), 5);
+        Assert.Equal((double)correct / pairs, accuracy, 10);
+    }
+
+    [Fact]
+    public void SceGradientReachesW1ThroughTheMasks()
+    {
+        random.manual_seed(4);
+        using var scope = NewDisposeScope();
+        using var head = new ReCamHead(5, 3);
+        var f = randn(2, 5, 4, 4, requires_grad: true);
+        var w1 = randn(3, 5, 1, 1, requires_grad: true);
+        var (_, features) = ReCamHead.MaskedClassFeatures(f, w1);
+        var (loss, _) = head.Loss(features, tensor(new float[] { 1, 1, 0, 0, 1, 1 }, [2, 3]));
+        loss.backward();
+        Assert.NotNull(w1.grad);
+        Assert.True(w1.grad!.abs().sum().item<float>() > 0);
+        Assert.True(f.grad!.abs().sum().item<float>() > 0);
+        Assert.True(head.Weight.grad!.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void TheFourWeightCombinations()
+    {
+        using var scope = NewDisposeScope();
+        var w1 = tensor(new float[] { 1, 2, 3, 4 }, [2, 2, 1, 1]);
+        var w2 = tensor(new float[] { 5, 6, 7, 8 }, [2, 2, 1, 1]);
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, WeightCombinations.Combine(w1, w2, WeightCombination.W1).data<float>().ToArray());
+        Assert.Equal(new float[] { 5, 6, 7, 8 }, WeightCombinations.Combine(w1, w2, WeightCombination.W2).data<float>().ToArray());
+        Assert.Equal(new float[] { 6, 8, 10, 12 }, WeightCombinations.Combine(w1, w2, WeightCombination.Sum).data<float>().ToArray());
+        Assert.Equal(new float[] { 5, 12, 21, 32 }, WeightCombinations.Combine(w1, w2, WeightCombination.Product).data<float>().ToArray());
+        Assert.Equal(WeightCombination.Product, WeightCombinations.Parse("Product"));
+        Assert.Throws<ArgumentException>(() => WeightCombinations.Parse("w3"));
+    }
+
+    [Fact]
+    public void ProductExtractionWithAllOnesW2EqualsCamExtraction()
+    {
+        random.manual_seed(5);
+        using var net = new CamNetwork(new ResNet(ResNetBlock.Basic, [1, 1, 1, 1]), 3);
+        net.eval();
+        var rng = new Random(9);
+        var pixels = new byte[40 * 36 * 3];
+        rng.NextBytes(pixels);
+        var image = new RgbImage(40, 36, pixels);
+        using var ones = ones_like(net.ClassifierWeight);
+        using var product = WeightCombinations.Combine(net.ClassifierWeight, ones, WeightCombination.Product);
+        var cam = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU).Extract(image, [0, 2]);
+        var recam = new CamExtractor(net.Backbone, product, InputNormalization.Torchvision, CPU).Extract(image, [0, 2]);
+        Assert.Equal(cam.HighRes, recam.HighRes);
+        Assert.Equal(cam.Cam, recam.Cam);
+    }
+}
