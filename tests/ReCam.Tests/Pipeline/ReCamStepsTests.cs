@@ -1,0 +1,69 @@
+using System.Text.Json;
+using ReCam.IO;
+using ReCam.Networks;
+using ReCam.Pipeline;
+using ReCam.Training;
+using Xunit;
+
+namespace ReCam.Tests.Pipeline;
+
+[Collection(TinyScenesCollection.Name)]
+public class ReCamStepsTests(TinyScenes data)
+{
+    private static readonly ReCamTrainingOptions Tiny = new()
+    {
+        Epochs = 1, HeadWarmupEpochs = 1, BatchSize = 8, Crop = 64, HeadLearningRate = 0.05,
+    };
+
+    [Fact]
+    public void TrainReCamContinuesFromTheCamCheckpointAndMakeReCamWritesMaps()
+    {
+        var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "recam-" + Guid.NewGuid().ToString("N")) };
+        var work = new WorkFolder(settings.WorkDir);
+        var log = new ListLogger();
+        TrainReCamStep.Run(settings, Tiny, log, new WorkFolder(data.Work).CamCheckpoint);
+        Assert.True(File.Exists(work.ReCamCheckpoint));
+        Assert.True(File.Exists(work.EpochCheckpoint("recam", 1)));
+        Assert.Contains(log.Entries, e => e.Message.Contains("head warm-up"));
+
+        using (var doc = JsonDocument.Parse(File.ReadAllText(work.MetricsFile("train-recam"))))
+        {
+            var epochs = doc.RootElement.GetProperty("perEpoch").EnumerateArray().ToList();
+            Assert.Equal(2, epochs.Count);
+            foreach (var e in epochs)
+            {
+                Assert.InRange(e.GetProperty("accuracy").GetDouble(), 0.0, 1.0);
+                Assert.True(double.IsFinite(e.GetProperty("sce").GetDouble()));
+            }
+        }
+
+        // The backbone and W1 changed during the joint epoch; W2 exists; the checkpoint also loads as a CAM network.
+        var (n, h, info) = Checkpoint.LoadReCamNetwork(work.ReCamCheckpoint);
+        var (cam, _) = Checkpoint.LoadCamNetwork(new WorkFolder(data.Work).CamCheckpoint);
+        using (n)
+        using (h)
+        using (cam)
+        {
+            Assert.Equal("recam", info.Kind);
+            Assert.Equal(n.ClassifierWeight.shape, h.Weight.shape);
+            Assert.False(n.ClassifierWeight.equal(cam.ClassifierWeight).all().item<bool>());
+        }
+
+        int written = MakeReCamStep.Run(settings, WeightCombination.Product, new ListLogger(), scales: [1.0]);
+        Assert.Equal(data.Set.TrainIds.Count, written);
+        var maps = CamMapsFile.Read(CamMapsFile.PathFor(work.ReCams, data.Set.TrainIds[0]));
+        Assert.Equal((64, 64), (maps.Height, maps.Width));
+        var report = EvalCamStep.Run(settings, new ListLogger(), mapsDir: work.ReCams, stepName: "eval-recam");
+        Assert.True(File.Exists(work.MetricsFile("eval-recam")));
+        Assert.InRange(report.BestMeanIoU, 0.0, 1.0);
+    }
+
+    [Fact]
+    public void MakeReCamOnAPlainCamCheckpointSaysWhatIsMissing()
+    {
+        var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "recam-missing-" + Guid.NewGuid().ToString("N")) };
+        var e = Assert.Throws<InvalidDataException>(() =>
+            MakeReCamStep.Run(settings, WeightCombination.Product, new ListLogger(), new WorkFolder(data.Work).CamCheckpoint));
+        Assert.Contains("train-recam", e.Message);
+    }
+}
