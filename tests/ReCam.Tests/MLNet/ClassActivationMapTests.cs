@@ -310,6 +310,30 @@ public sealed class ClassActivationMapTests(CamModelFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void GpuRequestWithFallbackRunsOnTheCpuWithAWarning()
+    {
+        string zip = Path.Combine(Path.GetTempPath(), $"recam-fallback-{Guid.NewGuid():N}.zip");
+        try
+        {
+            fixture.Ml.Model.Save(fixture.Model, fixture.Data.Schema, zip);
+            var ml = new MLContext(seed: 1) { GpuDeviceId = 0, FallbackToCpu = true };
+            var warnings = new List<string>();
+            ml.Log += (_, e) =>
+            {
+                if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning) lock (warnings) warnings.Add(e.Message);
+            };
+            using var model = (TransformerChain<ITransformer>)ml.Model.Load(zip, out _);
+            var cam = Assert.IsType<ClassActivationMapTransformer>(model.LastTransformer);
+            Assert.Equal("cpu", cam.Device, ignoreCase: true);
+            Assert.Contains(warnings, w => w.Contains("CUDA is not available", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(zip);
+        }
+    }
+
+    [Fact]
     public void GpuRequestWithoutCudaAndWithoutFallbackFails()
     {
         var ml = new MLContext(seed: 1) { GpuDeviceId = 0, FallbackToCpu = false };
