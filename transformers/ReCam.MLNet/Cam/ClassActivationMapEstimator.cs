@@ -147,11 +147,12 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
             Epochs = _options.Epochs, BatchSize = _options.BatchSize, Crop = _options.Crop, LearningRate = _options.LearningRate,
             ClassifierLearningRate = _options.ClassifierLearningRate, WeightDecay = _options.WeightDecay, Momentum = _options.Momentum, Seed = seed,
         };
-        ReCam.Pipeline.Compute.Seed(seed);
+        ReCam.Pipeline.Compute.Seed(seed); // a backbone without pretrained weights is initialised from torch's global generator
         var (resnet, weightsSource) = BackboneCatalog.Create(spec, _options.WeightsPath);
         var network = new CamNetwork(resnet, classNames.Length);
         try
         {
+            network.InitializeClassifier(seed);
             network.to(device);
             long steps = samples.Count / _options.BatchSize;
             ch.Info(MessageSensitivity.None,
