@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using ReCam.Data;
 using ReCam.MLNet;
+using Xunit;
 
 namespace ReCam.Tests.MLNet;
 
@@ -76,4 +77,12 @@ public sealed class CamModelFixture : IDisposable
         {
         }
     }
+}
+
+/// <summary>The test classes that share one fitted <see cref="CamModelFixture"/>.</summary>
+[CollectionDefinition(Name)]
+public sealed class CamModelCollection : ICollectionFixture<CamModelFixture>
+{
+    /// <summary>Collection name.</summary>
+    public const string Name = "Fitted CAM model";
 }

@@ -63,6 +63,12 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         /// <summary>Square training crop in pixels (official: 512; use about the image size for small images).</summary>
         public int Crop = 512;
 
+        /// <summary>Smallest long side of the random training resize; null = 0.625 × <see cref="Crop"/> (320 for 512).</summary>
+        public int? ResizeLongMin;
+
+        /// <summary>Largest long side of the random training resize; null = 1.25 × <see cref="Crop"/> (640 for 512).</summary>
+        public int? ResizeLongMax;
+
         /// <summary>Backbone learning rate (official: 0.1).</summary>
         public double LearningRate = 0.1;
 
@@ -144,7 +150,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         var device = MLNetBridge.SelectDevice(_env, ch);
         var training = new CamTrainingOptions
         {
-            Epochs = _options.Epochs, BatchSize = _options.BatchSize, Crop = _options.Crop, LearningRate = _options.LearningRate,
+            Epochs = _options.Epochs, BatchSize = _options.BatchSize, Crop = _options.Crop, ResizeLong = ResizeRange(), LearningRate = _options.LearningRate,
             ClassifierLearningRate = _options.ClassifierLearningRate, WeightDecay = _options.WeightDecay, Momentum = _options.Momentum, Seed = seed,
         };
         ReCam.Pipeline.Compute.Seed(seed); // a backbone without pretrained weights is initialised from torch's global generator
@@ -184,6 +190,13 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
             network.Dispose();
             throw;
         }
+    }
+
+    private (int Min, int Max)? ResizeRange()
+    {
+        if (_options.ResizeLongMin is null && _options.ResizeLongMax is null) return null;
+        var (min, max) = ClassificationAugmentation.DefaultResizeLong(_options.Crop);
+        return (_options.ResizeLongMin ?? min, _options.ResizeLongMax ?? max);
     }
 
     private List<TrainingSample> ReadSamples(IDataView input, int imageIndex, LabelColumn label, IChannel ch)
@@ -230,6 +243,8 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         if (o.Epochs < 1) throw MLNetBridge.ParameterError(_host, nameof(o.Epochs), $"must be at least 1 (got {o.Epochs})");
         if (o.BatchSize < 1) throw MLNetBridge.ParameterError(_host, nameof(o.BatchSize), $"must be at least 1 (got {o.BatchSize})");
         if (o.Crop < 16) throw MLNetBridge.ParameterError(_host, nameof(o.Crop), $"must be at least 16 pixels (got {o.Crop})");
+        if (ResizeRange() is var (rmin, rmax) && (rmin < 1 || rmax < rmin))
+            throw MLNetBridge.ParameterError(_host, nameof(o.ResizeLongMin), $"the resize range {rmin}..{rmax} is invalid");
         if (o.LearningRate < 0 || o.ClassifierLearningRate < 0 || o.WeightDecay < 0 || o.Momentum < 0)
             throw MLNetBridge.ParameterError(_host, nameof(o.LearningRate), "learning rates, weight decay and momentum must be non-negative");
         if (o.Scales is null || o.Scales.Length == 0 || o.Scales.Any(s => !(s > 0)))
