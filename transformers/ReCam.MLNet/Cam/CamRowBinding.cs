@@ -106,6 +106,7 @@ internal sealed class CamRowBinding : RowBinding
         private readonly LabelReader? _labels = label is null ? null : LabelReader.Create(input, label);
         private readonly string _imageColumn = input.Schema[imageIndex].Name;
         private long _position = -1;
+        private MLImage? _source;
         private RgbImage? _image;
         private float[]? _scores;
         private long[]? _keys;
@@ -118,10 +119,10 @@ internal sealed class CamRowBinding : RowBinding
                 _scores = null;
                 _keys = null;
                 _maps = null;
-                MLImage image = null!;
-                _imageGetter(ref image);
-                if (image is null) throw new InvalidOperationException($"Image column '{_imageColumn}' has no image in row {input.Position}.");
-                _image = MLImageConversion.ToRgb(image, _imageColumn);
+                // ML.NET getter convention: the previous value is handed back, for the source to reuse or release.
+                _imageGetter(ref _source!);
+                if (_source is null) throw new InvalidOperationException($"Image column '{_imageColumn}' has no image in row {input.Position}.");
+                _image = MLImageConversion.ToRgb(_source, _imageColumn);
                 _position = input.Position;
             }
             return _image;
