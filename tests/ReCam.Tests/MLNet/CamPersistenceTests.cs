@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 using ReCam.MLNet;
 using ReCam.MLNet.LoadCheck;
 using Xunit;
@@ -94,6 +95,53 @@ public sealed class CamPersistenceTests(CamModelFixture fixture)
             var cam = (ClassActivationMapTransformer)((TransformerChain<ITransformer>)model).LastTransformer;
             engine.Dispose();
             Assert.True(cam.IsDisposed);
+        }
+        finally
+        {
+            File.Delete(zip);
+        }
+    }
+
+    [Fact]
+    public void PredictionEngineThatDoesNotOwnTheModelLeavesItUsable()
+    {
+        var options = new PredictionEngineOptions { OwnsTransformer = false };
+        var engine = fixture.Ml.Model.CreatePredictionEngine<LabelledRow, CamPrediction>(fixture.Model, options);
+        Assert.Equal(Size, engine.Predict(fixture.Rows[2]).CamWidth);
+        engine.Dispose();
+        Assert.False(fixture.Model.LastTransformer.IsDisposed);
+    }
+
+    /// <summary>PredictionEngine input holding a decoded image (no file path, no label).</summary>
+    public sealed class InMemoryImage
+    {
+        /// <summary>The image (ML.NET needs a declared size for an MLImage member; the transformer accepts any).</summary>
+        [ImageType(Size, Size)]
+        public MLImage Image { get; set; } = null!;
+    }
+
+    [Fact]
+    public void PredictionEngineTakesAnInMemoryUnlabelledImage()
+    {
+        string zip = Path.Combine(Path.GetTempPath(), $"recam-inmemory-{Guid.NewGuid():N}.zip");
+        try
+        {
+            // The CAM transformer alone (without LoadImages) saved and reloaded: its input is an MLImage column.
+            var cam = fixture.Model.LastTransformer;
+            var imageSchema = fixture.Model.Take(1).Single().GetOutputSchema(fixture.Data.Schema);
+            fixture.Ml.Model.Save(cam, imageSchema, zip);
+            var ml = new MLContext(seed: 2);
+            using var model = ml.Model.Load(zip, out _) as IDisposable;
+            var engine = ml.Model.CreatePredictionEngine<InMemoryImage, CamPrediction>((ITransformer)model!);
+            using var image = MLImage.CreateFromFile(fixture.Rows[1].ImagePath);
+            var prediction = engine.Predict(new InMemoryImage { Image = image });
+
+            var viaFile = fixture.Model.Transform(CamOutputDump.Rows(fixture.Ml, [fixture.Rows[1].ImagePath]));
+            Assert.Equal(viaFile.GetColumn<float[]>("CamScores").Single(), prediction.CamScores);
+            Assert.Equal(viaFile.GetColumn<uint[]>("CamClasses").Single(), prediction.CamClasses);
+            Assert.Equal(viaFile.GetColumn<float[]>("Cam").Single(), prediction.Cam);
+            Assert.Equal(Size, prediction.CamHeight);
+            engine.Dispose();
         }
         finally
         {
