@@ -99,6 +99,27 @@ public sealed class ClassActivationMapTests(CamModelFixture fixture)
     }
 
     [Fact]
+    public void FitsOnKeyTypedLabelsAndTakesTheClassNamesFromTheKeyValues()
+    {
+        var ml = new MLContext(seed: 4);
+        var rows = fixture.Rows.Take(8).Select(r => new TaggedRow
+        {
+            ImagePath = r.ImagePath,
+            Tags = Enumerable.Range(0, 10).Where(c => r.Label[c] > 0).Select(c => fixture.ClassNames[c]).ToArray(),
+        }).ToList();
+        var keyData = ml.Data.LoadFromEnumerable(fixture.ClassNames.Select(n => new TagRow { Tag = n }));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Tags", keyData: keyData)
+            .Append(ml.Transforms.LoadImages("Image", "", "ImagePath"))
+            .Append(ml.Transforms.TrainClassActivationMaps(epochs: 1, batchSize: 8, crop: Size, scales: [1.0]));
+        var data = ml.Data.LoadFromEnumerable(rows);
+        using var model = pipeline.Fit(data);
+        Assert.Equal(fixture.ClassNames, model.LastTransformer.ClassNames);
+        var classes = model.Transform(data).GetColumn<uint[]>("CamClasses").ToList();
+        for (int r = 0; r < rows.Count; r++)
+            Assert.Equal(Enumerable.Range(0, 10).Where(c => fixture.Rows[r].Label[c] > 0).Select(c => (uint)c + 1), classes[r]);
+    }
+
+    [Fact]
     public void TransformerRejectsALabelColumnOfAnotherClassCount()
     {
         var ml = fixture.Ml;
