@@ -15,8 +15,8 @@ namespace ReCam.MLNet;
 /// Create it with <c>mlContext.Transforms.TrainClassActivationMaps(...)</c>.
 /// </summary>
 /// <remarks>
-/// Training holds the decoded training images in memory (3 bytes per pixel). Rows without any positive label are skipped,
-/// as in the official code. Randomness (classifier initialisation, shuffling, augmentation) comes from the
+/// Training holds the decoded training images in memory (3 bytes per pixel). Rows without any positive label are skipped
+/// (as the command line's train-cam does). Randomness (classifier initialisation, shuffling, augmentation) comes from the
 /// <see cref="MLContext"/> seed unless <see cref="Options.Seed"/> is set (the same seed and data give the same model); the device from <see cref="MLContext.GpuDeviceId"/>
 /// and <see cref="MLContext.FallbackToCpu"/>. Progress (epochs, loss, images/s) goes to <see cref="MLContext.Log"/>.
 /// </remarks>
