@@ -1,2 +1,2 @@
-// The ML.NET components arrive with a later issue; this assembly builds and ships now so the layout is stable.
 [assembly: System.CLSCompliant(false)]
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("ReCam.Tests")]

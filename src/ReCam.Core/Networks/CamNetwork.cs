@@ -62,6 +62,21 @@ public sealed class CamNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Parameters of the classifier (W1).</summary>
     public IEnumerable<Parameter> ClassifierParameters() => classifier.parameters();
 
+    /// <summary>
+    /// Re-draws W1 as PyTorch's default 1x1 convolution initialisation does, uniform in ±1/√D, but from a private
+    /// generator seeded with <paramref name="seed"/>: the result does not depend on the global torch generator, which
+    /// other threads (or other components of the same process) may be using.
+    /// </summary>
+    public void InitializeClassifier(long seed)
+    {
+        using var generator = new Generator((ulong)seed, device: CPU);
+        using var noGrad = no_grad();
+        using var drawn = empty(classifier.weight!.shape, dtype: classifier.weight.dtype, device: CPU);
+        double bound = 1.0 / Math.Sqrt(backbone.OutputChannels);
+        drawn.uniform_(-bound, bound, generator); // not nn.init.uniform_: TorchSharp 0.107 ignores its generator argument
+        classifier.weight.copy_(drawn);
+    }
+
     /// <summary>Freezes conv1 and bn1 (requires_grad = false), as the official CAM networks do.</summary>
     public void FreezeStem()
     {

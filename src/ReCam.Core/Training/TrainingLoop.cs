@@ -105,7 +105,7 @@ public sealed class TrainingLoop
         for (int i = 0; i < BatchSize; i++)
         {
             var sample = _samples[order[batchIndex * BatchSize + i]];
-            _augmentation.Apply(_cache.Get(sample.ImagePath), random, images.AsSpan(i * plane, plane));
+            _augmentation.Apply(sample.Image ?? _cache.Get(sample.ImagePath), random, images.AsSpan(i * plane, plane));
             sample.Labels.CopyTo(labels, i * _classCount);
         }
         return (images, labels);

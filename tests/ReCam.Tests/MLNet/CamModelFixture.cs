@@ -1,0 +1,88 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ReCam.Data;
+using ReCam.MLNet;
+using Xunit;
+
+namespace ReCam.Tests.MLNet;
+
+/// <summary>Input row of the ML.NET tests: an absolute image path and the 10-class multi-hot label.</summary>
+public sealed class LabelledRow
+{
+    /// <summary>Absolute image path.</summary>
+    public string ImagePath { get; set; } = "";
+
+    /// <summary>Multi-hot label over the Fashion-MNIST classes.</summary>
+    [VectorType(10)]
+    public float[] Label { get; set; } = [];
+}
+
+/// <summary>
+/// Shared by the ML.NET tests: 16 generated 64-px scenes and one CAM model fitted on them (bundled ResNet-18, 1 epoch,
+/// batch 8, crop 64, scale 1.0; threshold 0 so every class gets a map when no label is given).
+/// </summary>
+public sealed class CamModelFixture : IDisposable
+{
+    public const int ImageSize = 64;
+
+    public CamModelFixture()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "recam-mlnet-tests-" + Guid.NewGuid().ToString("N"));
+        var set = SceneGenerator.Generate(Root, new SceneOptions { Count = 16, ImageSize = ImageSize, ValFraction = 0, Seed = 3 });
+        var dataset = new VocDataset(set.Root, set.ClassNames);
+        var labels = dataset.LoadLabels(set.TrainIds);
+        Rows = set.TrainIds.Select(id => new LabelledRow { ImagePath = dataset.ImagePath(id), Label = labels[id] }).ToList();
+        ClassNames = set.ClassNames.ToArray();
+
+        Ml = new MLContext(seed: 1);
+        Ml.Log += (_, e) =>
+        {
+            lock (Log) Log.Add(e.Message);
+        };
+        Data = Ml.Data.LoadFromEnumerable(Rows);
+        Model = Pipeline(Ml).Fit(Data);
+    }
+
+    public string Root { get; }
+
+    public List<LabelledRow> Rows { get; }
+
+    public string[] ClassNames { get; }
+
+    public MLContext Ml { get; }
+
+    public List<string> Log { get; } = [];
+
+    public IDataView Data { get; }
+
+    public TransformerChain<ClassActivationMapTransformer> Model { get; }
+
+    /// <summary>The test pipeline: LoadImages with an empty folder (absolute paths: portable models), then the CAM estimator.</summary>
+    public EstimatorChain<ClassActivationMapTransformer> Pipeline(MLContext ml, CancellationToken cancellationToken = default) =>
+        ml.Transforms.LoadImages("Image", "", "ImagePath")
+            .Append(ml.Transforms.TrainClassActivationMaps(new ClassActivationMapEstimator.Options
+            {
+                ClassNames = ClassNames, Epochs = 1, BatchSize = 8, Crop = ImageSize, Scales = [1.0], PredictionThreshold = 0f,
+                CancellationToken = cancellationToken,
+            }));
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>The test classes that share one fitted <see cref="CamModelFixture"/>.</summary>
+[CollectionDefinition(Name)]
+public sealed class CamModelCollection : ICollectionFixture<CamModelFixture>
+{
+    /// <summary>Collection name.</summary>
+    public const string Name = "Fitted CAM model";
+}

@@ -1,0 +1,24 @@
+// ML.NET internal API, part 3 of this folder: loader registration. The LoadableClass attributes name this assembly's
+// loaders so that MLContext.Model.Load finds them in any process without a registration call (the VersionInfo written
+// with each component carries this assembly's name).
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using ReCam.MLNet;
+
+[assembly: LoadableClass(typeof(ClassActivationMapTransformer), typeof(ClassActivationMapLoader), null, typeof(SignatureLoadModel),
+    "ReCam class activation maps", ClassActivationMapTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(ClassActivationMapLoader), null, typeof(SignatureLoadRowMapper),
+    "ReCam class activation maps", ClassActivationMapTransformer.LoaderSignature)]
+
+namespace ReCam.MLNet;
+
+/// <summary>Loads a saved <see cref="ClassActivationMapTransformer"/>.</summary>
+internal static class ClassActivationMapLoader
+{
+    private static ClassActivationMapTransformer Create(IHostEnvironment env, ModelLoadContext ctx) =>
+        ClassActivationMapTransformer.Load(ReCamTransformerBase.OpenState(env, ctx, ClassActivationMapTransformer.ModelFormat, typeof(ClassActivationMapTransformer)));
+
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
+        Create(env, ctx).CreateRowMapper(inputSchema);
+}

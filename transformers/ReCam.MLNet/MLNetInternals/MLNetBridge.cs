@@ -1,0 +1,71 @@
+// ML.NET internal API, part 1 of this folder: the environment behind a catalog, the MLContext's device and seed,
+// schema shapes and ML.NET-style exceptions. Code outside MLNetInternals/ calls these helpers instead.
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+
+namespace ReCam.MLNet;
+
+/// <summary>Small wrappers over ML.NET internals, so that the components themselves use public API only.</summary>
+internal static class MLNetBridge
+{
+    /// <summary>The environment (normally the <see cref="MLContext"/>) a catalog belongs to.</summary>
+    public static IHostEnvironment Environment(TransformsCatalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return CatalogUtils.GetEnvironment(catalog);
+    }
+
+    /// <summary>
+    /// The torch device chosen by <see cref="MLContext.GpuDeviceId"/> and <see cref="MLContext.FallbackToCpu"/>:
+    /// CPU when no GPU id is set; cuda:N when set and CUDA is usable; CPU with a warning when it is not usable and
+    /// fallback is allowed; otherwise an error.
+    /// </summary>
+    public static torch.Device SelectDevice(IHostEnvironment env, IChannel? channel)
+    {
+        if (env is not IHostEnvironmentInternal settings || settings.GpuDeviceId is not int gpu) return torch.CPU;
+        if (torch.cuda.is_available()) return torch.device(DeviceType.CUDA, gpu);
+        if (settings.FallbackToCpu)
+        {
+            channel?.Warning($"MLContext.GpuDeviceId is {gpu} but CUDA is not available (ReCam is built for the CPU backend unless built with -p:TorchBackend=cuda); using the CPU.");
+            return torch.CPU;
+        }
+        throw env.Except($"MLContext.GpuDeviceId is {gpu} but CUDA is not available and MLContext.FallbackToCpu is false. " +
+            "Build ReCam with -p:TorchBackend=cuda on a machine with an NVIDIA GPU, set FallbackToCpu = true, or leave GpuDeviceId null.");
+    }
+
+    /// <summary>The seed the <see cref="MLContext"/> was created with (null if none), independent of the order in which components were created.</summary>
+    public static int? ContextSeed(IHostEnvironment env) => (env as IHostEnvironmentInternal)?.Seed;
+
+    /// <summary>Schema error in ML.NET's own style: the column is missing.</summary>
+    public static Exception SchemaMismatch(IExceptionContext ectx, string role, string column) =>
+        ectx.ExceptSchemaMismatch("inputSchema", role, column);
+
+    /// <summary>Schema error in ML.NET's own style: the column has the wrong type.</summary>
+    public static Exception SchemaMismatch(IExceptionContext ectx, string role, string column, string expected, string? actual) =>
+        ectx.ExceptSchemaMismatch("inputSchema", role, column, expected, actual ?? "unknown");
+
+    /// <summary>An ML.NET "invalid parameter" error.</summary>
+    public static Exception ParameterError(IExceptionContext ectx, string parameter, string message) => ectx.ExceptParam(parameter, message);
+
+    /// <summary>Looks a column up in a schema shape (the estimator side of schema validation).</summary>
+    public static bool TryFindColumn(SchemaShape shape, string name, out SchemaShape.Column column) => shape.TryFindColumn(name, out column);
+
+    /// <summary>Type description of a schema-shape column, as ML.NET prints it in schema errors.</summary>
+    public static string TypeString(SchemaShape.Column column) => column.GetTypeString();
+
+    /// <summary>Creates a schema-shape column (its constructor is internal).</summary>
+    public static SchemaShape.Column ShapeColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey,
+        SchemaShape? annotations = null) => new(name, kind, itemType, isKey, annotations);
+
+    /// <summary>Schema shape of an annotation set holding slot names, or key values, of text type.</summary>
+    public static SchemaShape TextAnnotation(string kind) =>
+        new([new SchemaShape.Column(kind, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false)]);
+
+    /// <summary>An ML.NET error (InvalidOperationException) attributed to <paramref name="ectx"/>.</summary>
+    public static Exception Error(IExceptionContext ectx, string message) => ectx.Except(message);
+
+    /// <summary>An ML.NET error wrapping <paramref name="inner"/>.</summary>
+    public static Exception Error(IExceptionContext ectx, Exception inner, string message) => ectx.Except(inner, message);
+}
