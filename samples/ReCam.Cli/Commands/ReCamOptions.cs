@@ -17,6 +17,7 @@ internal sealed class ReCamOptions(CliOptions common)
     public Option<double?> W1LearningRate { get; } = new("--w1-lr") { Description = "Learning rate of W1 (official 5e-5)" };
     public Option<double?> W2LearningRate { get; } = new("--w2-lr") { Description = "Learning rate of W2, the re-activation head (official 5e-4)" };
     public Option<int?> HeadWarmup { get; } = new("--head-warmup") { Description = "Epochs that train W2 alone before the joint epochs (official 0)" };
+    public Option<string?> HeadInit { get; } = new("--w2-init") { Description = "Initial W2: random (official), ones (W1*W2 starts as W1) or zeros" };
     public Option<string?> Combination { get; } = new("--weights-combination")
     {
         Description = "Extraction weight: w1, w2, sum or product (W1*W2, official VOC; w1 is the official COCO choice)",
@@ -24,7 +25,7 @@ internal sealed class ReCamOptions(CliOptions common)
 
     public void AddTraining(Command command)
     {
-        foreach (var o in new Option[] { Preset, Lambda, W1LearningRate, W2LearningRate, HeadWarmup, Combination }) command.Options.Add(o);
+        foreach (var o in new Option[] { Preset, Lambda, W1LearningRate, W2LearningRate, HeadWarmup, HeadInit, Combination }) command.Options.Add(o);
     }
 
     public void AddExtraction(Command command)
@@ -52,6 +53,9 @@ internal sealed class ReCamOptions(CliOptions common)
             HeadLearningRate = r.GetValue(W2LearningRate) ?? preset.HeadLearningRate,
             HeadWarmupEpochs = r.GetValue(HeadWarmup) ?? preset.HeadWarmupEpochs,
             Combination = CombinationOf(r),
+            HeadInit = r.GetValue(HeadInit) is { } init
+                ? Enum.TryParse<HeadInitialization>(init, ignoreCase: true, out var parsed) ? parsed : throw new ArgumentException($"--w2-init '{init}': use random, ones or zeros.")
+                : preset.HeadInit,
         };
     }
 

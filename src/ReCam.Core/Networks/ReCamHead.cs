@@ -4,6 +4,19 @@ using static TorchSharp.torch;
 
 namespace ReCam.Networks;
 
+/// <summary>How the re-activation head W2 is initialised.</summary>
+public enum HeadInitialization
+{
+    /// <summary>PyTorch's default for a 1x1 convolution (kaiming-uniform), as the official code.</summary>
+    Random,
+
+    /// <summary>All ones: W1⊙W2 starts equal to W1.</summary>
+    Ones,
+
+    /// <summary>All zeros.</summary>
+    Zeros,
+}
+
 /// <summary>
 /// The re-activation head of ReCAM: a second 1x1 classifier without bias, W2 (<c>classifier.weight</c>,
 /// [C, D, 1, 1], the official <c>Class_Predictor</c>), applied to class features pooled with each class's
@@ -25,6 +38,24 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
 
     /// <summary>Number of classes C.</summary>
     public int ClassCount { get; }
+
+    /// <summary>
+    /// Sets W2's starting point: <see cref="HeadInitialization.Random"/> keeps PyTorch's default
+    /// (kaiming-uniform, as the official code); <see cref="HeadInitialization.Ones"/> makes W1⊙W2 start equal to
+    /// W1, so product extraction starts as CAM and moves only by what the SCE term teaches W2;
+    /// <see cref="HeadInitialization.Zeros"/> starts from uniform softmax logits with no random component.
+    /// </summary>
+    public void Initialize(HeadInitialization initialization)
+    {
+        using var noGrad = no_grad();
+        switch (initialization)
+        {
+            case HeadInitialization.Ones: Weight.fill_(1); break;
+            case HeadInitialization.Zeros: Weight.zero_(); break;
+            case HeadInitialization.Random: break;
+            default: throw new ArgumentOutOfRangeException(nameof(initialization), initialization, "Unknown initialisation.");
+        }
+    }
 
     /// <summary>W2 [C, D, 1, 1].</summary>
     public Tensor Weight => classifier.weight!;

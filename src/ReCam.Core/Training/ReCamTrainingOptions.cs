@@ -12,7 +12,7 @@ public sealed record ReCamTrainingOptions
     public static ReCamTrainingOptions Official { get; } = new()
     {
         Epochs = 4, Lambda = 1.0, LearningRate = 5e-5, ClassifierLearningRate = 5e-5, HeadLearningRate = 5e-4,
-        HeadWarmupEpochs = 0, Combination = WeightCombination.Product,
+        HeadWarmupEpochs = 0, Combination = WeightCombination.Product, HeadInit = HeadInitialization.Random,
     };
 
     /// <summary>Joint re-activation epochs (official: 4).</summary>
@@ -41,6 +41,9 @@ public sealed record ReCamTrainingOptions
 
     /// <summary>Epochs that train W2 alone (backbone and W1 fixed) before the joint epochs; 0 = official.</summary>
     public int HeadWarmupEpochs { get; init; }
+
+    /// <summary>How W2 starts (official: PyTorch's default random initialisation).</summary>
+    public HeadInitialization HeadInit { get; init; } = HeadInitialization.Random;
 
     /// <summary>Weight decay of every group (official: 1e-4).</summary>
     public double WeightDecay { get; init; } = 1e-4;
