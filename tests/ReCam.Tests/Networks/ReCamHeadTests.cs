@@ -90,6 +90,20 @@ public class ReCamHeadTests
         Assert.True(head.Weight.grad!.abs().sum().item<float>() > 0);
     }
 
+    [Theory]
+    [InlineData(HeadInitialization.Ones)]
+    [InlineData(HeadInitialization.Zeros)]
+    public void ConstantW2GivesUniformLogitsSoSceStartsAtLogC(HeadInitialization init)
+    {
+        random.manual_seed(6);
+        using var scope = NewDisposeScope();
+        using var head = new ReCamHead(5, 4);
+        head.Initialize(init);
+        var (loss, _) = head.Loss(randn(2, 4, 5), tensor(new float[] { 1, 0, 1, 0, 0, 1, 0, 0 }, [2, 4]));
+        Assert.Equal(Math.Log(4), loss.item<float>(), 5);
+        Assert.Equal(init == HeadInitialization.Ones ? 1f : 0f, head.Weight.mean().item<float>());
+    }
+
     [Fact]
     public void TheFourWeightCombinations()
     {
