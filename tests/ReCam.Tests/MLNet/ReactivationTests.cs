@@ -176,6 +176,18 @@ public sealed class ReactivationTests(CamModelFixture fixture)
     }
 
     [Fact]
+    public void SameSeedGivesTheSameModel()
+    {
+        var ml = new MLContext(seed: 1); // the fixture's seed
+        using var again = fixture.ReCamEstimator(ml).Fit(fixture.Model.Transform(fixture.Data));
+        var paths = fixture.Rows.Take(2).Select(r => r.ImagePath).ToArray();
+        var cam = fixture.Model.Transform(CamOutputDump.Rows(fixture.Ml, paths));
+        byte[] first = CamOutputDump.Dump(fixture.ReCamModel.Transform(cam), "ReCam");
+        byte[] second = CamOutputDump.Dump(again.Transform(cam), "ReCam");
+        Assert.True(first.AsSpan().SequenceEqual(second), "two re-activations with MLContext seed 1 differ");
+    }
+
+    [Fact]
     public void CancellationStopsTraining()
     {
         using var cancelled = new CancellationTokenSource();
