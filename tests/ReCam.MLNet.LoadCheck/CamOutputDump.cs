@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 
 namespace ReCam.MLNet.LoadCheck;
 
-/// <summary>Serialises every output column of a CAM transform, row by row, so two processes' outputs compare bytewise.</summary>
+/// <summary>Serialises every output column of CAM/ReCAM transforms, row by row, so two processes' outputs compare bytewise.</summary>
 public static class CamOutputDump
 {
     /// <summary>Input row of the save/load check: an absolute image path and an optional multi-hot label.</summary>
@@ -13,25 +13,33 @@ public static class CamOutputDump
         public string ImagePath { get; set; } = "";
     }
 
-    /// <summary>Reads all rows of <paramref name="data"/>'s CAM columns (base name "Cam") into bytes.</summary>
-    public static byte[] Dump(IDataView data)
+    /// <summary>
+    /// Reads all rows of the map columns of every base name in <paramref name="baseNames"/> (default: "Cam"; for example "Cam", "ReCam"
+    /// for a pipeline holding both transformers) into bytes.
+    /// </summary>
+    public static byte[] Dump(IDataView data, params string[] baseNames)
     {
+        if (baseNames.Length == 0) baseNames = ["Cam"];
         var stream = new MemoryStream();
         using var w = new BinaryWriter(stream);
         var s = data.Schema;
-        string[] floatVectors = ["CamScores", "Cam", "CamStride4"];
-        string[] ints = ["CamHeight", "CamWidth", "CamStride4Height", "CamStride4Width"];
-        using var cursor = data.GetRowCursor(floatVectors.Concat(ints).Append("CamClasses").Select(n => s[n]));
+        string[] floatVectors = baseNames.SelectMany(b => new[] { b + "Scores", b, b + "Stride4" }).ToArray();
+        string[] ints = baseNames.SelectMany(b => new[] { b + "Height", b + "Width", b + "Stride4Height", b + "Stride4Width" }).ToArray();
+        string[] keys = baseNames.Select(b => b + "Classes").ToArray();
+        using var cursor = data.GetRowCursor(floatVectors.Concat(ints).Concat(keys).Select(n => s[n]));
         var vectorGetters = floatVectors.Select(n => cursor.GetGetter<VBuffer<float>>(s[n])).ToArray();
         var intGetters = ints.Select(n => cursor.GetGetter<int>(s[n])).ToArray();
-        var classes = cursor.GetGetter<VBuffer<uint>>(s["CamClasses"]);
+        var keyGetters = keys.Select(n => cursor.GetGetter<VBuffer<uint>>(s[n])).ToArray();
         VBuffer<float> v = default;
         VBuffer<uint> k = default;
         while (cursor.MoveNext())
         {
-            classes(ref k);
-            w.Write(k.Length);
-            foreach (uint key in k.DenseValues()) w.Write(key);
+            foreach (var classes in keyGetters)
+            {
+                classes(ref k);
+                w.Write(k.Length);
+                foreach (uint key in k.DenseValues()) w.Write(key);
+            }
             foreach (var g in vectorGetters)
             {
                 g(ref v);

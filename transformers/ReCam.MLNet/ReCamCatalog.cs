@@ -40,4 +40,52 @@ public static class ReCamCatalog
     /// <param name="options">The options.</param>
     public static ClassActivationMapEstimator TrainClassActivationMaps(this TransformsCatalog catalog, ClassActivationMapEstimator.Options options) =>
         new(MLNetBridge.Environment(catalog), options);
+
+    /// <summary>
+    /// Re-activates a fitted CAM model with BCE + λ·SCE (ReCAM) and returns an estimator whose transformer adds ReCAM maps to every
+    /// row, with the CAM extractor's column layout under the base name <paramref name="outputColumnName"/>. This overload continues
+    /// from the CAM transformer that produced its input: append it right after <see cref="TrainClassActivationMaps(TransformsCatalog, string, string, string, string[], string, int, int, int, double[])"/>.
+    /// To start from a fitted transformer or a checkpoint file instead, use the <see cref="ReactivatedClassActivationMapEstimator.Options"/> overload.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Name of the full-resolution ReCAM maps column; the other output names are derived from it
+    /// (<c>ReCam</c> → <c>ReCamClasses</c>, <c>ReCamScores</c>, <c>ReCamHeight</c>, <c>ReCamWidth</c>, <c>ReCamStride4</c>, ...).</param>
+    /// <param name="imageColumnName">Image column, as produced by <c>LoadImages</c>.</param>
+    /// <param name="labelColumnName">Multi-hot <c>Vector&lt;Single, C&gt;</c>/<c>Vector&lt;Boolean, C&gt;</c>, or a vector of keys, of the present classes.</param>
+    /// <param name="camColumnName">Maps column of the upstream CAM transformer to continue from.</param>
+    /// <param name="lambda">λ, the weight of the softmax cross-entropy term; null = the default (<see cref="ReactivatedClassActivationMapEstimator.Options.Lambda"/>).</param>
+    /// <param name="epochs">Joint re-activation epochs; null = the default.</param>
+    /// <param name="headWarmupEpochs">Epochs that train W2 alone first; null = the default.</param>
+    /// <param name="batchSize">Images per training step; null = the default.</param>
+    /// <param name="crop">Square training crop in pixels; null = the default (use about the image size for small images).</param>
+    /// <param name="combination">Classifier weight of the emitted maps; null = the default (W1 ⊙ W2).</param>
+    /// <param name="scales">Extraction scales; null = the CAM transformer's.</param>
+    public static ReactivatedClassActivationMapEstimator ReactivateClassActivationMaps(this TransformsCatalog catalog,
+        string outputColumnName = ReactivatedClassActivationMapEstimator.DefaultBaseName, string imageColumnName = "Image", string labelColumnName = "Label",
+        string camColumnName = CamColumnNames.DefaultBaseName, double? lambda = null, int? epochs = null, int? headWarmupEpochs = null,
+        int? batchSize = null, int? crop = null, WeightCombination? combination = null, double[]? scales = null)
+    {
+        var options = new ReactivatedClassActivationMapEstimator.Options
+        {
+            OutputColumnName = outputColumnName, ImageColumnName = imageColumnName, LabelColumnName = labelColumnName, CamColumnName = camColumnName,
+            Scales = scales,
+        };
+        if (lambda is { } l) options.Lambda = l;
+        if (epochs is { } e) options.Epochs = e;
+        if (headWarmupEpochs is { } w) options.HeadWarmupEpochs = w;
+        if (batchSize is { } b) options.BatchSize = b;
+        if (crop is { } c) options.Crop = c;
+        if (combination is { } m) options.Combination = m;
+        return new ReactivatedClassActivationMapEstimator(MLNetBridge.Environment(catalog), options);
+    }
+
+    /// <summary>
+    /// Re-activates a CAM model with full control over the options, including where the CAM model comes from
+    /// (<see cref="ReactivatedClassActivationMapEstimator.Options.CamModel"/>, <see cref="ReactivatedClassActivationMapEstimator.Options.CamModelPath"/>,
+    /// or the upstream CAM transformer).
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">The options.</param>
+    public static ReactivatedClassActivationMapEstimator ReactivateClassActivationMaps(this TransformsCatalog catalog,
+        ReactivatedClassActivationMapEstimator.Options options) => new(MLNetBridge.Environment(catalog), options);
 }

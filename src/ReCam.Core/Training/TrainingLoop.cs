@@ -68,7 +68,7 @@ public sealed class TrainingLoop
     {
         for (int epoch = startEpoch + 1; epoch <= Epochs; epoch++)
         {
-            var random = new Random(HashCode.Combine(Seed, epoch, 0x5eed));
+            var random = new Random(EpochSeed(Seed, epoch));
             var order = Enumerable.Range(0, _samples.Count).ToArray();
             random.Shuffle(order);
             var watch = Stopwatch.StartNew();
@@ -95,6 +95,18 @@ public sealed class TrainingLoop
             }
             epochEnd(epoch);
         }
+    }
+
+    /// <summary>
+    /// The seed of epoch <paramref name="epoch"/>: a fixed mix (SplitMix64) of the run's seed and the epoch, the same in every
+    /// process (unlike <see cref="HashCode.Combine{T1, T2}"/>, which is randomised per process).
+    /// </summary>
+    internal static int EpochSeed(int seed, int epoch)
+    {
+        ulong z = ((ulong)(uint)seed << 32 | (uint)epoch) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return (int)(z ^ (z >> 31));
     }
 
     private (float[] Images, float[] Labels) MakeBatch(int[] order, int batchIndex, Random random)

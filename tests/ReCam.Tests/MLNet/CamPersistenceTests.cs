@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
@@ -45,16 +43,7 @@ public sealed class CamPersistenceTests(CamModelFixture fixture)
             var paths = fixture.Rows.Take(4).Select(r => r.ImagePath).ToArray();
             byte[] expected = CamOutputDump.Dump(fixture.Model.Transform(CamOutputDump.Rows(fixture.Ml, paths)));
 
-            string tool = typeof(ClassActivationMapTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-                .Single(a => a.Key == "ReCamLoadCheckPath").Value!;
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string a in new[] { "exec", tool, zip, dump }.Concat(paths)) start.ArgumentList.Add(a);
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            await process.WaitForExitAsync(timeout.Token);
-            Assert.True(process.ExitCode == 0, $"load-check failed ({process.ExitCode}): {await stderr} {await stdout}");
+            await LoadCheckTool.RunAsync(new[] { zip, dump }.Concat(paths));
 
             byte[] actual = File.ReadAllBytes(dump);
             Assert.Equal(expected.Length, actual.Length);

@@ -79,6 +79,16 @@ public sealed class ClassActivationMapTests(CamModelFixture fixture)
     }
 
     [Fact]
+    public void ReadingOnlyPassThroughColumnsComputesNothing()
+    {
+        var cam = fixture.Model.LastTransformer;
+        var before = cam.WorkDone;
+        var paths = fixture.Model.Transform(fixture.Data).GetColumn<string>("ImagePath").ToArray(); // the image column is inactive here
+        Assert.Equal(fixture.Rows.Select(r => r.ImagePath), paths);
+        Assert.Equal(before, cam.WorkDone);
+    }
+
+    [Fact]
     public void KeyTypedLabelsChooseTheClassesAtTransformTime()
     {
         var ml = fixture.Ml;

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
+using ReCam.Training;
 
 namespace ReCam.MLNet;
 
@@ -98,6 +99,37 @@ internal static class CamInputs
             throw MLNetBridge.SchemaMismatch(ectx, LabelRole, column.Name, ExpectedLabelType(c), type.ToString());
         string kind = encoding is LabelEncoding.KeyVector or LabelEncoding.KeyScalar ? AnnotationKinds.KeyValues : AnnotationKinds.SlotNames;
         return new LabelColumn(column.Index, column.Name, encoding, count, ReadNames(column.Annotations, kind, count));
+    }
+
+    /// <summary>
+    /// Reads the training rows: every image with at least one positive label, decoded into memory (rows without a positive
+    /// label are skipped and counted in the log, as the command line's train steps do).
+    /// </summary>
+    public static List<TrainingSample> ReadTrainingSamples(IExceptionContext ectx, IChannel ch, IDataView input, int imageIndex, LabelColumn label,
+        CancellationToken cancellationToken)
+    {
+        var samples = new List<TrainingSample>();
+        int skipped = 0;
+        string imageName = input.Schema[imageIndex].Name;
+        using var cursor = input.GetRowCursor([input.Schema[imageIndex], input.Schema[label.Index]]);
+        var imageGetter = cursor.GetGetter<MLImage>(input.Schema[imageIndex]);
+        var labels = LabelReader.Create(cursor, label);
+        MLImage image = null!;
+        while (cursor.MoveNext())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var multiHot = labels.Read();
+            if (!multiHot.Any(v => v > 0))
+            {
+                skipped++;
+                continue;
+            }
+            imageGetter(ref image);
+            if (image is null) throw MLNetBridge.Error(ectx, $"Image column '{imageName}' has no image in row {cursor.Position}.");
+            samples.Add(new TrainingSample($"row {cursor.Position}", MLImageConversion.ToRgb(image, imageName), multiHot));
+        }
+        if (skipped > 0) ch.Info(MessageSensitivity.None, $"{skipped} row(s) without any positive label skipped.");
+        return samples;
     }
 
     private static string[]? ReadNames(DataViewSchema.Annotations annotations, string kind, int count)

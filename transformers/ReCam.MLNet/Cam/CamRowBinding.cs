@@ -6,18 +6,34 @@ using ReCam.IO;
 namespace ReCam.MLNet;
 
 /// <summary>
-/// The CAM transformer bound to an input schema. All getters of one cursor share a <see cref="RowResult"/>: the image
+/// What the map columns are computed from: a fitted CAM model (<see cref="ClassActivationMapTransformer"/>) or a re-activated
+/// one (<see cref="ReactivatedClassActivationMapTransformer"/>). Both emit the same columns.
+/// </summary>
+internal interface IMapModel
+{
+    /// <summary>Class names, backbone, scales, threshold and column names.</summary>
+    CamModelInfo Info { get; }
+
+    /// <summary>Sigmoid probabilities of every class for one image.</summary>
+    float[] Score(RgbImage image);
+
+    /// <summary>The maps of the given classes (0-based, ascending) for one image.</summary>
+    CamMaps Extract(RgbImage image, long[] keys);
+}
+
+/// <summary>
+/// A map transformer (CAM or ReCAM) bound to an input schema. All getters of one cursor share a <see cref="RowResult"/>: the image
 /// is decoded, the classifier scored and the maps extracted at most once per row, and only when an output needs it.
 /// </summary>
 internal sealed class CamRowBinding : RowBinding
 {
     private const int Classes = 0, Scores = 1, Maps = 2, Height = 3, Width = 4, Stride4Maps = 5, Stride4Height = 6, Stride4Width = 7;
 
-    private readonly ClassActivationMapTransformer _parent;
+    private readonly IMapModel _parent;
     private readonly int _imageIndex;
     private readonly LabelColumn? _label;
 
-    public CamRowBinding(ClassActivationMapTransformer parent, int imageIndex, LabelColumn? label)
+    public CamRowBinding(IMapModel parent, int imageIndex, LabelColumn? label)
     {
         _parent = parent;
         _imageIndex = imageIndex;
@@ -65,9 +81,11 @@ internal sealed class CamRowBinding : RowBinding
 
     public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
     {
-        var row = new RowResult(_parent, input, _imageIndex, _label is not null && InputColumnsNeeded(activeOutput).Contains(_label.Index) ? _label : null);
         disposer = () => { };
         var getters = new Delegate[OutputColumns.Length];
+        // Nothing of ours is read (a later transform reads only pass-through columns): the image column is then inactive.
+        if (!Enumerable.Range(0, getters.Length).Any(activeOutput)) return getters;
+        var row = new RowResult(_parent, input, _imageIndex, _label is not null && InputColumnsNeeded(activeOutput).Contains(_label.Index) ? _label : null);
         for (int i = 0; i < getters.Length; i++)
         {
             if (!activeOutput(i)) continue;
@@ -100,7 +118,7 @@ internal sealed class CamRowBinding : RowBinding
     }
 
     /// <summary>The lazily computed results of the cursor's current row.</summary>
-    private sealed class RowResult(ClassActivationMapTransformer parent, DataViewRow input, int imageIndex, LabelColumn? label)
+    private sealed class RowResult(IMapModel parent, DataViewRow input, int imageIndex, LabelColumn? label)
     {
         private readonly ValueGetter<MLImage> _imageGetter = input.GetGetter<MLImage>(input.Schema[imageIndex]);
         private readonly LabelReader? _labels = label is null ? null : LabelReader.Create(input, label);
@@ -146,7 +164,7 @@ internal sealed class CamRowBinding : RowBinding
             else
             {
                 _scores ??= parent.Score(image);
-                _keys = Enumerable.Range(0, _scores.Length).Where(k => _scores[k] > parent.Threshold).Select(k => (long)k).ToArray();
+                _keys = Enumerable.Range(0, _scores.Length).Where(k => _scores[k] > parent.Info.Threshold).Select(k => (long)k).ToArray();
             }
             return _keys;
         }

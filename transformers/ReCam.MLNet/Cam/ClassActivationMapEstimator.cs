@@ -141,7 +141,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         var spec = BackboneCatalog.Get(_options.Backbone);
 
         using var ch = _host.Start("Training class activation maps");
-        var samples = ReadSamples(input, imageIndex, label, ch);
+        var samples = CamInputs.ReadTrainingSamples(_host, ch, input, imageIndex, label, _options.CancellationToken);
         if (samples.Count < _options.BatchSize)
             throw MLNetBridge.Error(_host, $"Training the CAM classifier needs at least one batch ({_options.BatchSize}) of rows with a positive label " +
                 $"in column '{label.Name}'; the data has {samples.Count}. Lower BatchSize or add data.");
@@ -197,31 +197,6 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         if (_options.ResizeLongMin is null && _options.ResizeLongMax is null) return null;
         var (min, max) = ClassificationAugmentation.DefaultResizeLong(_options.Crop);
         return (_options.ResizeLongMin ?? min, _options.ResizeLongMax ?? max);
-    }
-
-    private List<TrainingSample> ReadSamples(IDataView input, int imageIndex, LabelColumn label, IChannel ch)
-    {
-        var samples = new List<TrainingSample>();
-        int skipped = 0;
-        using var cursor = input.GetRowCursor([input.Schema[imageIndex], input.Schema[label.Index]]);
-        var imageGetter = cursor.GetGetter<MLImage>(input.Schema[imageIndex]);
-        var labels = LabelReader.Create(cursor, label);
-        MLImage image = null!;
-        while (cursor.MoveNext())
-        {
-            _options.CancellationToken.ThrowIfCancellationRequested();
-            var multiHot = labels.Read();
-            if (!multiHot.Any(v => v > 0))
-            {
-                skipped++;
-                continue;
-            }
-            imageGetter(ref image);
-            if (image is null) throw MLNetBridge.Error(_host, $"Image column '{_options.ImageColumnName}' has no image in row {cursor.Position}.");
-            samples.Add(new TrainingSample($"row {cursor.Position}", MLImageConversion.ToRgb(image, _options.ImageColumnName), multiHot));
-        }
-        if (skipped > 0) ch.Info(MessageSensitivity.None, $"{skipped} row(s) without any positive label skipped.");
-        return samples;
     }
 
     private void CheckOptions()

@@ -17,7 +17,7 @@ namespace ReCam.MLNet;
 /// reaches a row and an output of that row is read, once per row for all outputs. Saves into ML.NET <c>.zip</c> models;
 /// <see cref="MLContext.Model"/>.Load restores it in any process without registration. Dispose it to free native memory.
 /// </summary>
-public sealed class ClassActivationMapTransformer : ReCamTransformerBase
+public sealed class ClassActivationMapTransformer : ReCamTransformerBase, IMapModel
 {
     internal const string LoaderSignature = "ReCamClassActivationMap";
 
@@ -129,14 +129,7 @@ public sealed class ClassActivationMapTransformer : ReCamTransformerBase
         {
             ThrowIfDisposed();
             Interlocked.Increment(ref _scoreCount);
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            int pixels = image.Width * image.Height;
-            var chw = new float[3 * pixels];
-            _info.Normalization.ToChw(image.Pixels, pixels, chw);
-            var x = tensor(chw, [1, 3, image.Height, image.Width]).to(_device);
-            var p = _network.call(x).sigmoid().cpu().contiguous();
-            return p.data<float>().ToArray();
+            return CamScoring.Probabilities(_network, _info.Normalization, _device, image);
         }
     }
 
@@ -153,4 +146,34 @@ public sealed class ClassActivationMapTransformer : ReCamTransformerBase
 
     /// <summary>The fitted model's metadata (for components that continue from it).</summary>
     internal CamModelInfo Info => _info;
+
+    CamModelInfo IMapModel.Info => _info;
+
+    float[] IMapModel.Score(RgbImage image) => Score(image);
+
+    CamMaps IMapModel.Extract(RgbImage image, long[] keys) => Extract(image, keys);
+
+    /// <summary>
+    /// A copy of the fitted network (backbone + W1) on the CPU, owned by the caller: components that continue from this
+    /// model (the re-activation trainer) train their own copy, so each transformer disposes only what it owns.
+    /// </summary>
+    internal CamNetwork CloneNetwork()
+    {
+        var copy = new CamNetwork(new ResNet(_info.Block, _info.Layers), _info.ClassNames.Length);
+        try
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                using var noGrad = no_grad();
+                copy.load_state_dict(_network.state_dict(), strict: true);
+            }
+            return copy;
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
+        }
+    }
 }

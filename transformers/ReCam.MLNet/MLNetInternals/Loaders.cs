@@ -10,6 +10,10 @@ using ReCam.MLNet;
     "ReCam class activation maps", ClassActivationMapTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(IRowMapper), typeof(ClassActivationMapLoader), null, typeof(SignatureLoadRowMapper),
     "ReCam class activation maps", ClassActivationMapTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(ReactivatedClassActivationMapTransformer), typeof(ReactivatedClassActivationMapLoader), null, typeof(SignatureLoadModel),
+    "ReCam re-activated class activation maps", ReactivatedClassActivationMapTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(ReactivatedClassActivationMapLoader), null, typeof(SignatureLoadRowMapper),
+    "ReCam re-activated class activation maps", ReactivatedClassActivationMapTransformer.LoaderSignature)]
 
 namespace ReCam.MLNet;
 
@@ -18,6 +22,17 @@ internal static class ClassActivationMapLoader
 {
     private static ClassActivationMapTransformer Create(IHostEnvironment env, ModelLoadContext ctx) =>
         ClassActivationMapTransformer.Load(ReCamTransformerBase.OpenState(env, ctx, ClassActivationMapTransformer.ModelFormat, typeof(ClassActivationMapTransformer)));
+
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
+        Create(env, ctx).CreateRowMapper(inputSchema);
+}
+
+/// <summary>Loads a saved <see cref="ReactivatedClassActivationMapTransformer"/>.</summary>
+internal static class ReactivatedClassActivationMapLoader
+{
+    private static ReactivatedClassActivationMapTransformer Create(IHostEnvironment env, ModelLoadContext ctx) =>
+        ReactivatedClassActivationMapTransformer.Load(ReCamTransformerBase.OpenState(env, ctx, ReactivatedClassActivationMapTransformer.ModelFormat,
+            typeof(ReactivatedClassActivationMapTransformer)));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
         Create(env, ctx).CreateRowMapper(inputSchema);

@@ -63,6 +63,34 @@ internal static class MLNetBridge
     public static SchemaShape TextAnnotation(string kind) =>
         new([new SchemaShape.Column(kind, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false)]);
 
+    /// <summary>
+    /// The transformers whose Transform produced <paramref name="data"/>, nearest first: walks back through row-to-row
+    /// transforms, other data transforms and cache checkpoints. Inside <c>EstimatorChain.Fit</c> an estimator's input is
+    /// the output of the previous fitted transformer, so this is how a component finds the model it continues from.
+    /// </summary>
+    public static IEnumerable<ITransformer> UpstreamTransformers(IDataView data)
+    {
+        for (IDataView? view = data; view is not null;)
+        {
+            switch (view)
+            {
+                case RowToRowMapperTransform mapped:
+                    if (mapped._mapper is RowToRowTransformerBase.MapperBase mapper && mapper.GetTransformer() is { } transformer) yield return transformer;
+                    view = mapped.Source;
+                    break;
+                case IDataTransform transform:
+                    view = transform.Source;
+                    break;
+                case CacheDataView cache:
+                    view = cache._subsetInput;
+                    break;
+                default:
+                    view = null;
+                    break;
+            }
+        }
+    }
+
     /// <summary>An ML.NET error (InvalidOperationException) attributed to <paramref name="ectx"/>.</summary>
     public static Exception Error(IExceptionContext ectx, string message) => ectx.Except(message);
 
