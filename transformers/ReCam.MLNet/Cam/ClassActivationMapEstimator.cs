@@ -69,11 +69,14 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         /// <summary>Largest long side of the random training resize; null = 1.25 × <see cref="Crop"/> (640 for 512).</summary>
         public int? ResizeLongMax;
 
-        /// <summary>Backbone learning rate (official: 0.1).</summary>
-        public double LearningRate = 0.1;
+        /// <summary>
+        /// Backbone learning rate; null = the backbone's default (<see cref="BackboneSpec.CamLearningRate"/>: the official
+        /// 0.1 for the torchvision shapes, 0.01 for the bundled ResNet-18, with which 0.1 diverges).
+        /// </summary>
+        public double? LearningRate;
 
-        /// <summary>Classifier learning rate (official: 1.0, ten times the backbone's).</summary>
-        public double ClassifierLearningRate = 1.0;
+        /// <summary>Classifier learning rate; null = ten times the backbone's (official: 1.0).</summary>
+        public double? ClassifierLearningRate;
 
         /// <summary>L2 weight decay (official: 1e-4).</summary>
         public double WeightDecay = 1e-4;
@@ -148,10 +151,11 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
 
         int seed = _options.Seed ?? MLNetBridge.ContextSeed(_env) ?? _host.Rand.Next();
         var device = MLNetBridge.SelectDevice(_env, ch);
+        double learningRate = _options.LearningRate ?? spec.CamLearningRate;
         var training = new CamTrainingOptions
         {
-            Epochs = _options.Epochs, BatchSize = _options.BatchSize, Crop = _options.Crop, ResizeLong = ResizeRange(), LearningRate = _options.LearningRate,
-            ClassifierLearningRate = _options.ClassifierLearningRate, WeightDecay = _options.WeightDecay, Momentum = _options.Momentum, Seed = seed,
+            Epochs = _options.Epochs, BatchSize = _options.BatchSize, Crop = _options.Crop, ResizeLong = ResizeRange(), LearningRate = learningRate,
+            ClassifierLearningRate = _options.ClassifierLearningRate ?? 10 * learningRate, WeightDecay = _options.WeightDecay, Momentum = _options.Momentum, Seed = seed,
         };
         ReCam.Pipeline.Compute.Seed(seed); // a backbone without pretrained weights is initialised from torch's global generator
         var (resnet, weightsSource) = BackboneCatalog.Create(spec, _options.WeightsPath);

@@ -85,6 +85,9 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         /// <summary>Epochs that train W2 alone (backbone and W1 fixed) before the joint epochs; 0 = official.</summary>
         public int HeadWarmupEpochs = Defaults.HeadWarmupEpochs;
 
+        /// <summary>How W2 starts: ones (default: W1⊙W2 starts as CAM), zeros, or random (official, seeded).</summary>
+        public HeadInitialization HeadInit = Defaults.HeadInit;
+
         /// <summary>Joint re-activation epochs (official: 4). May be 0 when <see cref="HeadWarmupEpochs"/> is not.</summary>
         public int Epochs = Defaults.Epochs;
 
@@ -189,7 +192,8 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
             var device = MLNetBridge.SelectDevice(_env, ch);
             var training = TrainingOptions(seed);
             head = new ReCamHead(source.Network.Backbone.OutputChannels, source.Network.ClassCount);
-            InitializeHead(head, seed);
+            if (_options.HeadInit == HeadInitialization.Random) InitializeHead(head, seed);
+            else head.Initialize(_options.HeadInit);
             source.Network.to(device);
             head.to(device);
             long steps = samples.Count / _options.BatchSize;
@@ -260,7 +264,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         {
             Epochs = o.Epochs, HeadWarmupEpochs = o.HeadWarmupEpochs, BatchSize = o.BatchSize, Crop = o.Crop, ResizeLong = ResizeRange(),
             Lambda = o.Lambda, LearningRate = o.LearningRate, ClassifierLearningRate = o.ClassifierLearningRate, HeadLearningRate = o.HeadLearningRate,
-            WeightDecay = o.WeightDecay, Momentum = o.Momentum, Combination = o.Combination, Seed = seed,
+            WeightDecay = o.WeightDecay, Momentum = o.Momentum, Combination = o.Combination, HeadInit = o.HeadInit, Seed = seed,
         };
     }
 
