@@ -44,6 +44,11 @@ public sealed class DatasetView
         return new DatasetView(dataset, ids, labels);
     }
 
+    /// <summary>The images with at least one label, as training samples (unlabelled ones were reported by <see cref="Open"/>).</summary>
+    public IReadOnlyList<ReCam.Training.TrainingSample> TrainingSamples() =>
+        Ids.Where(id => Labels[id].Any(v => v > 0))
+            .Select(id => new ReCam.Training.TrainingSample(id, Dataset.ImagePath(id), Labels[id])).ToList();
+
     /// <summary>0-based indices of the classes present in an image, ascending.</summary>
     public long[] Keys(string id) =>
         Labels[id].Select((v, i) => (v, i)).Where(p => p.v > 0).Select(p => (long)p.i).ToArray();

@@ -28,8 +28,7 @@ public static class TrainCamStep
         options = options with { Seed = settings.Seed };
         options.Validate();
         var view = DatasetView.Open(settings, logger);
-        var samples = view.Ids.Where(id => view.Labels[id].Any(v => v > 0))
-            .Select(id => new TrainingSample(id, view.Dataset.ImagePath(id), view.Labels[id])).ToList();
+        var samples = view.TrainingSamples();
         var device = Compute.SelectDevice(settings.Device, settings.Threads);
         var spec = BackboneCatalog.Get(settings.Backbone);
 
