@@ -47,7 +47,7 @@ internal static class BenchCommand
             long peak = PeakResidentBytes();
             Console.WriteLine($"backbone {spec.Name}, threads {get_num_threads()}, C = {c}");
             Console.WriteLine($"train-cam step, batch {b}, crop {s}x{s}: {train:F2} images/s ({b / train:F2} s/step)");
-            Console.WriteLine($"train-recam step, batch {b}, crop {s}x{s}: {trainReCam:F2} images/s ({b / trainReCam:F2} s/step, +{100 * (train / trainReCam - 1):F0}% over train-cam)");
+            Console.WriteLine($"train-recam step, batch {b}, crop {s}x{s}: {trainReCam:F2} images/s ({b / trainReCam:F2} s/step, {100 * (train / trainReCam - 1):+0;-0}% time per step vs train-cam)");
             Console.WriteLine($"make-cam / make-recam (same extractor), {s}x{s} image, 4 scales x 2 flips, {r.GetValue(keys)} classes: {extract:F2} images/s");
             Console.WriteLine($"peak resident memory: {peak / (1024.0 * 1024.0):F0} MiB");
             return 0;
