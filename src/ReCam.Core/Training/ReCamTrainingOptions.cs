@@ -7,7 +7,7 @@ namespace ReCam.Training;
 /// The defaults of this record were chosen from the ablation in the README ("ReCAM defaults"): at the scale
 /// users have (hundreds of images, ~150 steps) W2 stays at chance with the official learning rate 5e-4 and
 /// its random initialisation, and W1⊙W2 then scrambles the maps; so W2 starts at ones (W1⊙W2 = W1, i.e.
-/// CAM), learns at 0.2, and trains alone for 4 warm-up epochs before the 4 official joint epochs.
+/// CAM), learns at 0.5, and trains alone for 8 warm-up epochs before the 4 official joint epochs.
 /// </summary>
 public sealed record ReCamTrainingOptions
 {
@@ -39,11 +39,11 @@ public sealed record ReCamTrainingOptions
     /// <summary>W1 learning rate (official: 5e-5).</summary>
     public double ClassifierLearningRate { get; init; } = 5e-5;
 
-    /// <summary>W2 learning rate (official: 5e-4; default 0.2).</summary>
-    public double HeadLearningRate { get; init; } = 0.2;
+    /// <summary>W2 learning rate (official: 5e-4; default 0.5).</summary>
+    public double HeadLearningRate { get; init; } = 0.5;
 
-    /// <summary>Epochs that train W2 alone (backbone and W1 fixed) before the joint epochs (official: 0; default 4).</summary>
-    public int HeadWarmupEpochs { get; init; } = 4;
+    /// <summary>Epochs that train W2 alone (backbone and W1 fixed) before the joint epochs (official: 0; default 8).</summary>
+    public int HeadWarmupEpochs { get; init; } = 8;
 
     /// <summary>How W2 starts (official: PyTorch's default random initialisation; default: ones).</summary>
     public HeadInitialization HeadInit { get; init; } = HeadInitialization.Ones;
