@@ -20,11 +20,7 @@ public static class TrainCamStep
     public static string Run(PipelineSettings settings, CamTrainingOptions options, ILogger logger, CancellationToken cancellationToken = default)
     {
         var work = new WorkFolder(settings.WorkDir);
-        if (File.Exists(work.CamCheckpoint) && !settings.Force)
-        {
-            logger.LogInformation("train-cam: {Path} exists; skipping (use --force to retrain).", work.CamCheckpoint);
-            return work.CamCheckpoint;
-        }
+        if (StepOutputs.AlreadyDone(work.CamCheckpoint, settings.Force, "train-cam", logger)) return work.CamCheckpoint;
         options = options with { Seed = settings.Seed };
         options.Validate();
         var view = DatasetView.Open(settings, logger);

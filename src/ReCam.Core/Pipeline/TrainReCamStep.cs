@@ -21,11 +21,7 @@ public static class TrainReCamStep
         CancellationToken cancellationToken = default)
     {
         var work = new WorkFolder(settings.WorkDir);
-        if (File.Exists(work.ReCamCheckpoint) && !settings.Force)
-        {
-            logger.LogInformation("train-recam: {Path} exists; skipping (use --force to retrain).", work.ReCamCheckpoint);
-            return work.ReCamCheckpoint;
-        }
+        if (StepOutputs.AlreadyDone(work.ReCamCheckpoint, settings.Force, "train-recam", logger)) return work.ReCamCheckpoint;
         options = options with { Seed = settings.Seed };
         options.Validate();
         var view = DatasetView.Open(settings, logger);
