@@ -65,7 +65,7 @@ public class CamExtractorTests
         var b = flipped.HighResPlane(0).ToArray();
         for (int y = 0; y < 32; y++)
             for (int x = 0; x < 48; x++)
-                Assert.Equal(a[y * 48 + x], b[y * 48 + 47 - x], 4);
+                Assert.True(Math.Abs(a[y * 48 + x] - b[y * 48 + 47 - x]) <= 1e-4f, $"({x},{y}): {a[y * 48 + x]} vs {b[y * 48 + 47 - x]}");
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public class ReCamHeadTests
             }
             total += sum / present[b].Length;
         }
-        Assert.Equal(total / 3, loss.item<float>(), 5);
+        Assert.True(Math.Abs(total / 3 - loss.item<float>()) <= 1e-5, $"{total / 3} vs {loss.item<float>()}");
         Assert.Equal((double)correct / pairs, accuracy, 10);
     }
 
@@ -100,7 +100,7 @@ public class ReCamHeadTests
         using var head = new ReCamHead(5, 4);
         head.Initialize(init);
         var (loss, _) = head.Loss(randn(2, 4, 5), tensor(new float[] { 1, 0, 1, 0, 0, 1, 0, 0 }, [2, 4]));
-        Assert.Equal(Math.Log(4), loss.item<float>(), 5);
+        Assert.True(Math.Abs(Math.Log(4) - loss.item<float>()) <= 1e-5, $"{loss.item<float>()}");
         Assert.Equal(init == HeadInitialization.Ones ? 1f : 0f, head.Weight.mean().item<float>());
     }
 
