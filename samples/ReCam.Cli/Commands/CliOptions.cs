@@ -42,6 +42,17 @@ internal sealed class CliOptions
         foreach (var o in new Option[] { Voc, Classes, Labels, Work, Split, Backbone, Weights, Seed, Threads, Device, Force }) command.Options.Add(o);
     }
 
+    /// <summary>
+    /// --epochs, --batch and --crop on the extraction and evaluation commands: accepted so that one option set
+    /// runs every step (scripts pass the training options to all of them); those steps do not train, so they
+    /// do not use the values.
+    /// </summary>
+    public void AddTrainingOnlyOptions(Command command)
+    {
+        const string unused = "Training option, accepted so one option set runs every step; this step does not train and ignores it";
+        foreach (var name in new[] { "--epochs", "--batch", "--crop" }) command.Options.Add(new Option<int?>(name) { Description = unused });
+    }
+
     public void AddTraining(Command command)
     {
         foreach (var o in new Option[] { Epochs, Batch, Crop, ResizeLong, LearningRate, Momentum }) command.Options.Add(o);

@@ -46,6 +46,7 @@ internal static class PipelineCommands
     {
         var cmd = new Command("make-cam", "Extract multi-scale CAMs for every image of a split; writes <work>/cams/<id>.npz");
         o.AddCommon(cmd);
+        o.AddTrainingOnlyOptions(cmd);
         cmd.Options.Add(o.Checkpoint);
         cmd.Options.Add(o.Scales);
         cmd.Options.Add(o.Shard);
@@ -61,6 +62,7 @@ internal static class PipelineCommands
     {
         var cmd = new Command("eval-cam", "Seed mIoU of the CAMs against the split's masks, with a threshold sweep; writes <work>/metrics/eval-cam.json");
         o.AddCommon(cmd);
+        o.AddTrainingOnlyOptions(cmd);
         cmd.Options.Add(o.Threshold);
         cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("eval-cam", ct, (log, token) =>
         {
@@ -90,6 +92,7 @@ internal static class PipelineCommands
     {
         var cmd = new Command("make-recam", "Extract multi-scale ReCAMs (like make-cam, weights W1*W2 by default); writes <work>/cams-recam/<id>.npz");
         o.AddCommon(cmd);
+        o.AddTrainingOnlyOptions(cmd);
         ro.AddExtraction(cmd);
         foreach (var opt in new Option[] { o.Checkpoint, o.Scales, o.Shard }) cmd.Options.Add(opt);
         cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("make-recam", ct, (log, token) =>
@@ -104,6 +107,7 @@ internal static class PipelineCommands
     {
         var cmd = new Command("eval-recam", "Seed mIoU of the ReCAMs (<work>/cams-recam) like eval-cam; writes <work>/metrics/eval-recam.json");
         o.AddCommon(cmd);
+        o.AddTrainingOnlyOptions(cmd);
         cmd.Options.Add(o.Threshold);
         cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("eval-recam", ct, (log, token) =>
         {

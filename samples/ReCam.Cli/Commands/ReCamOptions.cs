@@ -17,6 +17,7 @@ internal sealed class ReCamOptions(CliOptions common)
     public Option<double?> W1LearningRate { get; } = new("--w1-lr") { Description = "Learning rate of W1 (official 5e-5)" };
     public Option<double?> W2LearningRate { get; } = new("--w2-lr") { Description = "Learning rate of W2, the re-activation head (official 5e-4)" };
     public Option<int?> HeadWarmup { get; } = new("--head-warmup") { Description = "Epochs that train W2 alone before the joint epochs (official 0)" };
+    public Option<bool?> BackgroundClass { get; } = new("--background-class") { Description = "Add a background row to the re-activation softmax (true/false; official false)" };
     public Option<string?> HeadInit { get; } = new("--w2-init") { Description = "Initial W2: random (official), ones (W1*W2 starts as W1) or zeros" };
     public Option<string?> Combination { get; } = new("--weights-combination")
     {
@@ -25,7 +26,7 @@ internal sealed class ReCamOptions(CliOptions common)
 
     public void AddTraining(Command command)
     {
-        foreach (var o in new Option[] { Preset, Lambda, W1LearningRate, W2LearningRate, HeadWarmup, HeadInit, Combination }) command.Options.Add(o);
+        foreach (var o in new Option[] { Preset, Lambda, W1LearningRate, W2LearningRate, HeadWarmup, HeadInit, BackgroundClass, Combination }) command.Options.Add(o);
     }
 
     public void AddExtraction(Command command)
@@ -52,6 +53,7 @@ internal sealed class ReCamOptions(CliOptions common)
             ClassifierLearningRate = r.GetValue(W1LearningRate) ?? preset.ClassifierLearningRate,
             HeadLearningRate = r.GetValue(W2LearningRate) ?? preset.HeadLearningRate,
             HeadWarmupEpochs = r.GetValue(HeadWarmup) ?? preset.HeadWarmupEpochs,
+            BackgroundClass = r.GetValue(BackgroundClass) ?? preset.BackgroundClass,
             Combination = CombinationOf(r),
             HeadInit = r.GetValue(HeadInit) is { } init
                 ? Enum.TryParse<HeadInitialization>(init, ignoreCase: true, out var parsed) ? parsed : throw new ArgumentException($"--w2-init '{init}': use random, ones or zeros.")

@@ -26,18 +26,29 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // PyTorch module names
     private readonly Conv2d classifier;
+    private readonly Conv2d? background;
 #pragma warning restore IDE1006
 
     /// <summary>Creates W2 for <paramref name="classCount"/> classes over <paramref name="channels"/> feature channels.</summary>
-    public ReCamHead(int channels, int classCount) : base(nameof(ReCamHead))
+    /// <param name="channels">Feature channels D.</param>
+    /// <param name="classCount">Classes C.</param>
+    /// <param name="backgroundClass">
+    /// Adds a background row (<c>background.weight</c>, [1, D, 1, 1]) to the softmax: the features pooled where no
+    /// present class's mask is active are classified as background. Used in training only; extraction uses W2.
+    /// </param>
+    public ReCamHead(int channels, int classCount, bool backgroundClass = false) : base(nameof(ReCamHead))
     {
         classifier = nn.Conv2d(channels, classCount, 1, bias: false);
+        if (backgroundClass) background = nn.Conv2d(channels, 1, 1, bias: false);
         ClassCount = classCount;
         RegisterComponents();
     }
 
     /// <summary>Number of classes C.</summary>
     public int ClassCount { get; }
+
+    /// <summary>Whether the softmax has a background row besides the C classes.</summary>
+    public bool HasBackgroundClass => background is not null;
 
     /// <summary>
     /// Sets W2's starting point: <see cref="HeadInitialization.Random"/> keeps PyTorch's default
@@ -50,8 +61,8 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
         using var noGrad = no_grad();
         switch (initialization)
         {
-            case HeadInitialization.Ones: Weight.fill_(1); break;
-            case HeadInitialization.Zeros: Weight.zero_(); break;
+            case HeadInitialization.Ones: Weight.fill_(1); background?.weight!.fill_(1); break;
+            case HeadInitialization.Zeros: Weight.zero_(); background?.weight!.zero_(); break;
             case HeadInitialization.Random: break;
             default: throw new ArgumentOutOfRangeException(nameof(initialization), initialization, "Unknown initialisation.");
         }
@@ -60,9 +71,33 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
     /// <summary>W2 [C, D, 1, 1].</summary>
     public Tensor Weight => classifier.weight!;
 
-    /// <summary>Logits W2 · f for class features f (B, C, D): (B, C, C), row k = the logits of class k's feature.</summary>
-    public override Tensor forward(Tensor classFeatures) =>
-        matmul(classFeatures, Weight.flatten(1).t());
+    /// <summary>
+    /// Logits W2 · f for class features f (B, N, D): (B, N, C), row k = the logits of feature k; with a background
+    /// row, (B, N, C + 1).
+    /// </summary>
+    public override Tensor forward(Tensor classFeatures)
+    {
+        using var scope = NewDisposeScope();
+        var weight = background is null ? Weight.flatten(1) : cat([Weight.flatten(1), background.weight!.flatten(1)], 0);
+        return matmul(classFeatures, weight.t()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The background feature of each image: the mean over pixels of (1 − max over its present classes of M_k)·F,
+    /// (B, 1, D), computed as one batched product.
+    /// </summary>
+    /// <param name="masks">Soft masks (B, C, h, w) from <see cref="MaskedClassFeatures"/>.</param>
+    /// <param name="features">Backbone features F (B, D, h, w).</param>
+    /// <param name="labels">Multi-hot (B, C).</param>
+    public static Tensor BackgroundFeatures(Tensor masks, Tensor features, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var present = (labels > 0).to(masks.dtype).unsqueeze(-1).unsqueeze(-1);
+        var backgroundMask = (1 - (masks * present).amax(1)).clamp_min(0);               // (B, h, w)
+        long hw = features.shape[2] * features.shape[3];
+        var pooled = bmm(backgroundMask.flatten(1).unsqueeze(1), features.flatten(2).transpose(1, 2)) / hw;
+        return pooled.MoveToOuterDisposeScope();
+    }
 
     /// <summary>
     /// Soft masks and class features (recam-method.md §3.2): M_k = ReLU(W1_k·F) / (spatial max + 1e-5), with
@@ -89,9 +124,20 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
     /// </summary>
     /// <param name="classFeatures">(B, C, D).</param>
     /// <param name="labels">Multi-hot (B, C).</param>
-    public (Tensor Loss, double Accuracy) Loss(Tensor classFeatures, Tensor labels)
+    /// <param name="backgroundFeatures">
+    /// With a background row: (B, 1, D) from <see cref="BackgroundFeatures"/>; each image's background feature
+    /// counts as one more present pair with target C.
+    /// </param>
+    public (Tensor Loss, double Accuracy) Loss(Tensor classFeatures, Tensor labels, Tensor? backgroundFeatures = null)
     {
         using var scope = NewDisposeScope();
+        if (HasBackgroundClass != backgroundFeatures is not null)
+            throw new ArgumentException(HasBackgroundClass ? "This head has a background row: pass the background features." : "This head has no background row.", nameof(backgroundFeatures));
+        if (backgroundFeatures is not null)
+        {
+            classFeatures = cat([classFeatures, backgroundFeatures], 1);
+            labels = cat([labels, ones(labels.shape[0], 1, dtype: labels.dtype, device: labels.device)], 1);
+        }
         long batch = classFeatures.shape[0], classes = classFeatures.shape[1];
         var logits = forward(classFeatures);                                    // (B, C, C)
         var target = arange(classes, device: logits.device).expand(batch, classes);

@@ -32,7 +32,7 @@ public static class TrainReCamStep
         using var _ = network;
         var spec = BackboneCatalog.Get(backbone);
         Compute.Seed(settings.Seed);
-        using var head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount);
+        using var head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount, options.BackgroundClass);
         head.Initialize(options.HeadInit);
         int totalEpochs = options.HeadWarmupEpochs + options.Epochs;
         var info = new CheckpointInfo
@@ -99,7 +99,7 @@ public static class TrainReCamStep
             ["split"] = s.Split, ["epochs"] = o.Epochs.ToString(c), ["headWarmupEpochs"] = o.HeadWarmupEpochs.ToString(c),
             ["batch"] = o.BatchSize.ToString(c), ["crop"] = o.Crop.ToString(c), ["resizeLong"] = $"{min},{max}",
             ["lambda"] = o.Lambda.ToString(c), ["lr"] = o.LearningRate.ToString(c), ["w1Lr"] = o.ClassifierLearningRate.ToString(c),
-            ["w2Lr"] = o.HeadLearningRate.ToString(c), ["w2Init"] = o.HeadInit.ToString(), ["weightDecay"] = o.WeightDecay.ToString(c), ["momentum"] = o.Momentum.ToString(c),
+            ["w2Lr"] = o.HeadLearningRate.ToString(c), ["w2Init"] = o.HeadInit.ToString(), [Checkpoint.BackgroundClassOption] = o.BackgroundClass ? "true" : "false", ["weightDecay"] = o.WeightDecay.ToString(c), ["momentum"] = o.Momentum.ToString(c),
             ["seed"] = s.Seed.ToString(c),
         };
     }

@@ -47,6 +47,9 @@ public static class Checkpoint
     public const int CurrentFormatVersion = 1;
 
     private const string InfoEntry = "checkpoint.json";
+    /// <summary>The <see cref="CheckpointInfo.Options"/> key that says the re-activation head has a background row.</summary>
+    public const string BackgroundClassOption = "backgroundClass";
+
     private const string WeightsEntry = "weights.bin";
     private const string HeadEntry = "recam-head.bin";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -77,7 +80,8 @@ public static class Checkpoint
     public static (CamNetwork Network, ReCamHead Head, CheckpointInfo Info) LoadReCamNetwork(string path)
     {
         var (network, info) = LoadCamNetwork(path);
-        var head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount);
+        bool background = info.Options.TryGetValue(BackgroundClassOption, out string? flag) && flag == "true";
+        var head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount, background);
         try
         {
             using var zip = OpenZip(path);

@@ -62,8 +62,9 @@ public static class ReCamTrainer
                 features = network.Features(images);
             }
             var bce = nn.functional.binary_cross_entropy_with_logits(network.Logits(features), labels);
-            var (_, classFeatures) = ReCamHead.MaskedClassFeatures(features, network.ClassifierWeight);
-            var (sce, accuracy) = head.Loss(classFeatures, labels);
+            var (masks, classFeatures) = ReCamHead.MaskedClassFeatures(features, network.ClassifierWeight);
+            var background = head.HasBackgroundClass ? ReCamHead.BackgroundFeatures(masks, features, labels) : null;
+            var (sce, accuracy) = head.Loss(classFeatures, labels, background);
             var loss = warming ? sce : bce + options.Lambda * sce;
             float value = loss.item<float>();
             if (!float.IsFinite(value))

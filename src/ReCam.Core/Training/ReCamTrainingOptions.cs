@@ -48,6 +48,13 @@ public sealed record ReCamTrainingOptions
     /// <summary>How W2 starts (official: PyTorch's default random initialisation; default: ones).</summary>
     public HeadInitialization HeadInit { get; init; } = HeadInitialization.Ones;
 
+    /// <summary>
+    /// Adds a background row to the re-activation softmax (not in the official code): each image's features pooled
+    /// outside its present classes' masks must be classified as background, which teaches W2 to down-weight the
+    /// channels that fire on background. Official: false.
+    /// </summary>
+    public bool BackgroundClass { get; init; }
+
     /// <summary>Weight decay of every group (official: 1e-4).</summary>
     public double WeightDecay { get; init; } = 1e-4;
 

@@ -22,8 +22,11 @@ public class CliTests(TinyScenes data)
 
     [Theory]
     [InlineData("train-cam", "--voc --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device")]
-    [InlineData("make-cam", "--voc --classes --work --split --backbone --weights --seed --threads --device --shard --scales --checkpoint")]
-    [InlineData("eval-cam", "--voc --classes --work --split --threshold")]
+    [InlineData("make-cam", "--voc --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device --shard --scales --checkpoint")]
+    [InlineData("eval-cam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --threshold")]
+    [InlineData("train-recam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --checkpoint --lambda --w2-lr --head-warmup --preset")]
+    [InlineData("make-recam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --checkpoint --weights-combination --preset")]
+    [InlineData("eval-recam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --threshold")]
     [InlineData("run", "--steps --voc --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device")]
     [InlineData("make-scenes", "--voc --count --size --seed")]
     [InlineData("quickstart", "--work --count --size --epochs")]

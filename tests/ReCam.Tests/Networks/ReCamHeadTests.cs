@@ -90,6 +90,47 @@ public class ReCamHeadTests
         Assert.True(head.Weight.grad!.abs().sum().item<float>() > 0);
     }
 
+    [Fact]
+    public void BackgroundFeatureIsTheMeanOfOneMinusTheMaxOfThePresentMasksTimesFeature()
+    {
+        random.manual_seed(7);
+        using var scope = NewDisposeScope();
+        var f = randn(2, 5, 3, 4);
+        var masks = rand(2, 3, 3, 4);
+        var labels = tensor(new float[] { 1, 0, 1, /* */ 0, 1, 0 }, [2, 3]);
+        var pooled = ReCamHead.BackgroundFeatures(masks, f, labels);
+        Assert.Equal(new long[] { 2, 1, 5 }, pooled.shape);
+        // Image 0: classes 0 and 2 (class 1's mask is ignored); image 1: class 1 alone.
+        var background0 = 1 - maximum(masks[0, 0], masks[0, 2]);
+        var background1 = 1 - masks[1, 1];
+        var expected0 = (background0.unsqueeze(0) * f[0]).mean([1L, 2L]);
+        var expected1 = (background1.unsqueeze(0) * f[1]).mean([1L, 2L]);
+        Assert.True(pooled[0, 0].allclose(expected0, 1e-5, 1e-6));
+        Assert.True(pooled[1, 0].allclose(expected1, 1e-5, 1e-6));
+    }
+
+    [Fact]
+    public void BackgroundRowAddsOnePairPerImageWithTargetC()
+    {
+        random.manual_seed(8);
+        using var scope = NewDisposeScope();
+        using var head = new ReCamHead(6, 3, backgroundClass: true);
+        Assert.True(head.HasBackgroundClass);
+        Assert.Contains("background.weight", head.state_dict().Keys);
+        var feats = randn(2, 3, 6);
+        var background = randn(2, 1, 6);
+        var labels = tensor(new float[] { 1, 0, 1, /* */ 0, 1, 0 }, [2, 3]);
+        var (loss, _) = head.Loss(feats, labels, background);
+        // The same loss as a plain 4-class head whose classes are the 3 classes plus background, present in every image.
+        using var plain = new ReCamHead(6, 4);
+        using (no_grad())
+            plain.Weight.copy_(cat([head.Weight, head.state_dict()["background.weight"]], 0));
+        var (expected, _) = plain.Loss(cat([feats, background], 1), tensor(new float[] { 1, 0, 1, 1, /* */ 0, 1, 0, 1 }, [2, 4]));
+        Assert.True(Math.Abs(expected.item<float>() - loss.item<float>()) <= 1e-5, $"{expected.item<float>()} vs {loss.item<float>()}");
+        Assert.Throws<ArgumentException>(() => head.Loss(feats, labels));
+        Assert.Throws<ArgumentException>(() => plain.Loss(cat([feats, background], 1), labels, background));
+    }
+
     [Theory]
     [InlineData(HeadInitialization.Ones)]
     [InlineData(HeadInitialization.Zeros)]

@@ -59,6 +59,24 @@ public class ReCamStepsTests(TinyScenes data)
     }
 
     [Fact]
+    public void TheBackgroundRowIsTrainedSavedAndLoadedBack()
+    {
+        var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "recam-bg-" + Guid.NewGuid().ToString("N")) };
+        var work = new WorkFolder(settings.WorkDir);
+        TrainReCamStep.Run(settings, Tiny with { Epochs = 0, BackgroundClass = true }, new ListLogger(), new WorkFolder(data.Work).CamCheckpoint);
+        var (n, h, info) = Checkpoint.LoadReCamNetwork(work.ReCamCheckpoint);
+        using (n)
+        using (h)
+        {
+            Assert.Equal("true", info.Options[Checkpoint.BackgroundClassOption]);
+            Assert.True(h.HasBackgroundClass);
+            var background = h.state_dict()["background.weight"];
+            Assert.Equal(new long[] { 1, n.ClassifierWeight.shape[1], 1, 1 }, background.shape);
+            Assert.False(background.allclose(TorchSharp.torch.ones_like(background))); // trained away from its ones start
+        }
+    }
+
+    [Fact]
     public void MakeReCamOnAPlainCamCheckpointSaysWhatIsMissing()
     {
         var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "recam-missing-" + Guid.NewGuid().ToString("N")) };
