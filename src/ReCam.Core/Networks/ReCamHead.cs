@@ -68,6 +68,18 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>A copy of this head without its background row: W2 alone, which is all extraction needs.</summary>
+    public ReCamHead WithoutBackgroundClass()
+    {
+        var copy = new ReCamHead((int)Weight.shape[1], ClassCount);
+        using var noGrad = no_grad();
+        copy.Weight.copy_(Weight);
+        return copy.to(Weight.device);
+    }
+
+    /// <summary>The background row [1, D, 1, 1], or null without one.</summary>
+    public Tensor? BackgroundWeight => background?.weight;
+
     /// <summary>W2 [C, D, 1, 1].</summary>
     public Tensor Weight => classifier.weight!;
 

@@ -7,7 +7,8 @@ namespace ReCam.Training;
 /// The defaults of this record were chosen from the ablation in the README ("ReCAM defaults"): at the scale
 /// users have (hundreds of images, ~150 steps) W2 stays at chance with the official learning rate 5e-4 and
 /// its random initialisation, and W1⊙W2 then scrambles the maps; so W2 starts at ones (W1⊙W2 = W1, i.e.
-/// CAM), learns at 0.5, and trains alone for 8 warm-up epochs before the 4 official joint epochs.
+/// CAM), learns at 1.0 with a background row in its softmax, and trains alone for 16 warm-up epochs before
+/// the 4 official joint epochs.
 /// </summary>
 public sealed record ReCamTrainingOptions
 {
@@ -15,7 +16,7 @@ public sealed record ReCamTrainingOptions
     public static ReCamTrainingOptions Official { get; } = new()
     {
         Epochs = 4, Lambda = 1.0, LearningRate = 5e-5, ClassifierLearningRate = 5e-5, HeadLearningRate = 5e-4,
-        HeadWarmupEpochs = 0, Combination = WeightCombination.Product, HeadInit = HeadInitialization.Random,
+        HeadWarmupEpochs = 0, Combination = WeightCombination.Product, HeadInit = HeadInitialization.Random, BackgroundClass = false,
     };
 
     /// <summary>Joint re-activation epochs (official: 4).</summary>
@@ -39,11 +40,11 @@ public sealed record ReCamTrainingOptions
     /// <summary>W1 learning rate (official: 5e-5).</summary>
     public double ClassifierLearningRate { get; init; } = 5e-5;
 
-    /// <summary>W2 learning rate (official: 5e-4; default 0.5).</summary>
-    public double HeadLearningRate { get; init; } = 0.5;
+    /// <summary>W2 learning rate (official: 5e-4; default 1.0).</summary>
+    public double HeadLearningRate { get; init; } = 1.0;
 
-    /// <summary>Epochs that train W2 alone (backbone and W1 fixed) before the joint epochs (official: 0; default 8).</summary>
-    public int HeadWarmupEpochs { get; init; } = 8;
+    /// <summary>Epochs that train W2 alone (backbone and W1 fixed) before the joint epochs (official: 0; default 16).</summary>
+    public int HeadWarmupEpochs { get; init; } = 16;
 
     /// <summary>How W2 starts (official: PyTorch's default random initialisation; default: ones).</summary>
     public HeadInitialization HeadInit { get; init; } = HeadInitialization.Ones;
@@ -51,9 +52,9 @@ public sealed record ReCamTrainingOptions
     /// <summary>
     /// Adds a background row to the re-activation softmax (not in the official code): each image's features pooled
     /// outside its present classes' masks must be classified as background, which teaches W2 to down-weight the
-    /// channels that fire on background. Official: false.
+    /// channels that fire on background. Official: false; default: true.
     /// </summary>
-    public bool BackgroundClass { get; init; }
+    public bool BackgroundClass { get; init; } = true;
 
     /// <summary>Weight decay of every group (official: 1e-4).</summary>
     public double WeightDecay { get; init; } = 1e-4;

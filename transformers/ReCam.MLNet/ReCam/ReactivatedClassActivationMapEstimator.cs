@@ -85,6 +85,13 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         /// <summary>Epochs that train W2 alone (backbone and W1 fixed) before the joint epochs; 0 = official.</summary>
         public int HeadWarmupEpochs = Defaults.HeadWarmupEpochs;
 
+        /// <summary>
+        /// Adds a background row to the re-activation softmax during training (our extension, default true; official
+        /// false): features pooled outside the present classes' masks are classified as background. The fitted model
+        /// keeps W2 only.
+        /// </summary>
+        public bool BackgroundClass = Defaults.BackgroundClass;
+
         /// <summary>How W2 starts: ones (default: W1⊙W2 starts as CAM), zeros, or random (official, seeded).</summary>
         public HeadInitialization HeadInit = Defaults.HeadInit;
 
@@ -191,7 +198,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
             int seed = _options.Seed ?? MLNetBridge.ContextSeed(_env) ?? _host.Rand.Next();
             var device = MLNetBridge.SelectDevice(_env, ch);
             var training = TrainingOptions(seed);
-            head = new ReCamHead(source.Network.Backbone.OutputChannels, source.Network.ClassCount);
+            head = new ReCamHead(source.Network.Backbone.OutputChannels, source.Network.ClassCount, _options.BackgroundClass);
             if (_options.HeadInit == HeadInitialization.Random) InitializeHead(head, seed);
             else head.Initialize(_options.HeadInit);
             source.Network.to(device);
@@ -202,6 +209,12 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
                 $"lr {training.LearningRate:G3}/{training.ClassifierLearningRate:G3}/{training.HeadLearningRate:G3}, {training.HeadWarmupEpochs} head warm-up + " +
                 $"{training.Epochs} epochs x {steps} steps, batch {training.BatchSize}, crop {training.Crop}, maps {training.Combination}, seed {seed}, device {device}.");
             Train(source.Network, head, samples, source.Normalization, training, device, ch);
+            if (head.HasBackgroundClass)
+            {
+                var trained = head;
+                head = trained.WithoutBackgroundClass();
+                trained.Dispose();
+            }
 
             var info = new CamModelInfo(source.ClassNames, source.Backbone, source.Block, source.Layers, source.Normalization,
                 (_options.Scales ?? source.Scales).ToArray(), _options.PredictionThreshold ?? source.Threshold, _options.ImageColumnName,
@@ -246,15 +259,19 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         ch.Info(MessageSensitivity.None, $"re-activation done in {watch.Elapsed.TotalSeconds:F1} s.");
     }
 
-    /// <summary>W2's initial weight: PyTorch's default for a 1×1 convolution (uniform in ±1/√D), from a private generator.</summary>
+    /// <summary>W2's initial weight (and its background row's): PyTorch's default for a 1×1 convolution (uniform in ±1/√D), from a private generator.</summary>
     private static void InitializeHead(ReCamHead head, int seed)
     {
         using var generator = new Generator((ulong)seed + 0x2ECA, device: CPU);
         using var noGrad = no_grad();
-        using var drawn = empty(head.Weight.shape, dtype: head.Weight.dtype, device: CPU);
-        double bound = 1.0 / Math.Sqrt(head.Weight.shape[1]);
-        drawn.uniform_(-bound, bound, generator);
-        head.Weight.copy_(drawn);
+        foreach (var weight in new[] { head.Weight, head.BackgroundWeight })
+        {
+            if (weight is null) continue;
+            using var drawn = empty(weight.shape, dtype: weight.dtype, device: CPU);
+            double bound = 1.0 / Math.Sqrt(weight.shape[1]);
+            drawn.uniform_(-bound, bound, generator);
+            weight.copy_(drawn);
+        }
     }
 
     private ReCamTrainingOptions TrainingOptions(int seed)
@@ -264,7 +281,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         {
             Epochs = o.Epochs, HeadWarmupEpochs = o.HeadWarmupEpochs, BatchSize = o.BatchSize, Crop = o.Crop, ResizeLong = ResizeRange(),
             Lambda = o.Lambda, LearningRate = o.LearningRate, ClassifierLearningRate = o.ClassifierLearningRate, HeadLearningRate = o.HeadLearningRate,
-            WeightDecay = o.WeightDecay, Momentum = o.Momentum, Combination = o.Combination, HeadInit = o.HeadInit, Seed = seed,
+            WeightDecay = o.WeightDecay, Momentum = o.Momentum, Combination = o.Combination, HeadInit = o.HeadInit, BackgroundClass = o.BackgroundClass, Seed = seed,
         };
     }
 
