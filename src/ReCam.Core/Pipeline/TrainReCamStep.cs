@@ -83,6 +83,8 @@ public static class TrainReCamStep
                 epoch, epochs[^1]["loss"], epochs[^1]["accuracy"], work.EpochCheckpoint("recam", epoch));
         }, progress, cancellationToken);
 
+        if (epochs.Count > 0 && ReCamTrainer.HeadNearChance(epochs[^1]["accuracy"], head, options) is { } warning)
+            logger.LogWarning("train-recam: {Warning}", warning);
         Checkpoint.Save(work.ReCamCheckpoint, network, info with { Epoch = totalEpochs }, head);
         var metrics = new { step = "train-recam", images = samples.Count, resumedFromEpoch = startEpoch, perEpoch = epochs, seconds = watch.Elapsed.TotalSeconds, options = info.Options };
         AtomicFile.WriteAllText(work.MetricsFile("train-recam"), JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));

@@ -80,4 +80,17 @@ public static class ReCamTrainer
         network.eval();
         head.eval();
     }
+
+    /// <summary>
+    /// A warning when the head's SCE accuracy (last epoch) is below twice chance, else null: W2 has not learned to tell the
+    /// classes apart, so W1⊙W2 maps are unreliable (random W2, the official start) or stay close to CAM (W2 started at ones).
+    /// </summary>
+    public static string? HeadNearChance(double accuracy, ReCamHead head, ReCamTrainingOptions options)
+    {
+        double chance = 1.0 / (head.ClassCount + (head.HasBackgroundClass ? 1 : 0));
+        if (options.Combination == WeightCombination.W1 || !(accuracy < 2 * chance)) return null;
+        return $"the re-activation head ended at SCE accuracy {accuracy:F2}, near chance ({chance:F2}): W1⊙W2 maps will be " +
+            $"{(options.HeadInit == HeadInitialization.Ones ? "close to CAM" : "unreliable")}. Train the head more (learning rate, " +
+            "head warm-up epochs) or extract with the W1 weights.";
+    }
 }

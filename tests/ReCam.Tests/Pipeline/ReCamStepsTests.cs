@@ -77,6 +77,20 @@ public class ReCamStepsTests(TinyScenes data)
     }
 
     [Fact]
+    public void AHeadLeftAtChanceIsReportedAsAWarning()
+    {
+        var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "recam-chance-" + Guid.NewGuid().ToString("N")) };
+        var log = new ListLogger();
+        // Official start (random W2) and a head that cannot learn (learning rate 0): its accuracy stays at chance.
+        TrainReCamStep.Run(settings, Tiny with { Epochs = 0, HeadLearningRate = 0, HeadInit = HeadInitialization.Random, BackgroundClass = false },
+            log, new WorkFolder(data.Work).CamCheckpoint);
+        using var doc = JsonDocument.Parse(File.ReadAllText(new WorkFolder(settings.WorkDir).MetricsFile("train-recam")));
+        double accuracy = doc.RootElement.GetProperty("perEpoch")[0].GetProperty("accuracy").GetDouble();
+        Assert.True(accuracy < 0.2, $"accuracy {accuracy}");
+        Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("near chance") && e.Message.Contains("unreliable"));
+    }
+
+    [Fact]
     public void MakeReCamOnAPlainCamCheckpointSaysWhatIsMissing()
     {
         var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "recam-missing-" + Guid.NewGuid().ToString("N")) };

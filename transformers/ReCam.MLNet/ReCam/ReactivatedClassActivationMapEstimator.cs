@@ -247,9 +247,11 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
                     $"(bce {p.Metrics["bce"]:F4}, sce {p.Metrics["sce"]:F4}) sce-accuracy {p.Metrics["accuracy"]:F3} {p.ImagesPerSecond:F1} images/s");
         });
         int total = training.HeadWarmupEpochs + training.Epochs;
+        double lastAccuracy = double.NaN;
         ReCamTrainer.Train(network, head, samples, normalization, training, device, 0, epoch =>
         {
             double n = Math.Max(1, count);
+            lastAccuracy = sums.GetValueOrDefault("accuracy") / n;
             ch.Info(MessageSensitivity.None,
                 $"epoch {epoch}/{total} done: mean loss {sums.GetValueOrDefault("loss") / n:F4}, sce {sums.GetValueOrDefault("sce") / n:F4}, " +
                 $"sce-accuracy {sums.GetValueOrDefault("accuracy") / n:F3}");
@@ -257,6 +259,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
             count = 0;
         }, progress, _options.CancellationToken);
         ch.Info(MessageSensitivity.None, $"re-activation done in {watch.Elapsed.TotalSeconds:F1} s.");
+        if (ReCamTrainer.HeadNearChance(lastAccuracy, head, training) is { } warning) ch.Warning(warning);
     }
 
     /// <summary>W2's initial weight (and its background row's): PyTorch's default for a 1×1 convolution (uniform in ±1/√D), from a private generator.</summary>
