@@ -5,6 +5,7 @@ using ReCam.Cam;
 using ReCam.Imaging;
 using ReCam.Networks;
 using ReCam.Pipeline;
+using ReCam.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,7 +42,7 @@ internal static class BenchCommand
             using var net = new CamNetwork(resnet, c);
             net.FreezeStem();
             double train = TrainStepsPerSecond(net, null, b, s, c, r.GetValue(steps), token) * b;
-            using var head = new ReCamHead(net.Backbone.OutputChannels, c);
+            using var head = new ReCamHead(net.Backbone.OutputChannels, c, new ReCamTrainingOptions().BackgroundClass); // as train-recam's defaults
             double trainReCam = TrainStepsPerSecond(net, head, b, s, c, r.GetValue(steps), token) * b;
             double extract = ExtractionImagesPerSecond(net, spec, s, r.GetValue(keys), r.GetValue(images), token);
             long peak = PeakResidentBytes();
@@ -55,7 +56,7 @@ internal static class BenchCommand
         return cmd;
     }
 
-    // One train-cam step (head null) or one train-recam step (BCE + SCE through the soft masks) on random data.
+    // One train-cam step (head null) or one joint train-recam step (BCE + SCE through the soft masks) on random data.
     private static double TrainStepsPerSecond(CamNetwork net, ReCamHead? head, int batch, int size, int classes, int steps, CancellationToken token)
     {
         net.train();
@@ -72,7 +73,12 @@ internal static class BenchCommand
             optimizer.zero_grad();
             var features = net.Features(x);
             var loss = nn.functional.binary_cross_entropy_with_logits(net.Logits(features), y);
-            if (head is not null) loss = loss + head.Loss(ReCamHead.MaskedClassFeatures(features, net.ClassifierWeight).ClassFeatures, y).Loss;
+            if (head is not null)
+            {
+                var (masks, classFeatures) = ReCamHead.MaskedClassFeatures(features, net.ClassifierWeight);
+                var background = head.HasBackgroundClass ? ReCamHead.BackgroundFeatures(masks, features, y) : null;
+                loss = loss + head.Loss(classFeatures, y, background).Loss;
+            }
             loss.backward();
             optimizer.step();
         }
