@@ -141,6 +141,21 @@ internal static class CamInputs
         var dense = names.DenseValues().Select(n => n.ToString()).ToArray();
         return dense.Length == count && dense.All(n => n.Length > 0) ? dense : null;
     }
+
+    /// <summary>The estimators' output schema: <paramref name="input"/> plus the eight map columns named by <paramref name="names"/>.</summary>
+    public static SchemaShape OutputShape(SchemaShape input, CamColumnNames names)
+    {
+        var columns = input.ToDictionary(c => c.Name);
+        var kind = SchemaShape.Column.VectorKind.VariableVector;
+        columns[names.Classes] = MLNetBridge.ShapeColumn(names.Classes, kind, NumberDataViewType.UInt32, true, MLNetBridge.TextAnnotation(AnnotationKinds.KeyValues));
+        columns[names.Scores] = MLNetBridge.ShapeColumn(names.Scores, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false,
+            MLNetBridge.TextAnnotation(AnnotationKinds.SlotNames));
+        columns[names.Maps] = MLNetBridge.ShapeColumn(names.Maps, kind, NumberDataViewType.Single, false);
+        columns[names.Stride4Maps] = MLNetBridge.ShapeColumn(names.Stride4Maps, kind, NumberDataViewType.Single, false);
+        foreach (string size in new[] { names.Height, names.Width, names.Stride4Height, names.Stride4Width })
+            columns[size] = MLNetBridge.ShapeColumn(size, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Int32, false);
+        return new SchemaShape(columns.Values);
+    }
 }
 
 /// <summary>Names of the ML.NET annotation kinds used here.</summary>

@@ -117,17 +117,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         ArgumentNullException.ThrowIfNull(inputSchema);
         CamInputs.CheckImage(_host, inputSchema, _options.ImageColumnName);
         CamInputs.CheckLabel(_host, inputSchema, _options.LabelColumnName, _options.ClassNames?.Length);
-        var names = OutputColumns;
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        var kind = SchemaShape.Column.VectorKind.VariableVector;
-        columns[names.Classes] = MLNetBridge.ShapeColumn(names.Classes, kind, NumberDataViewType.UInt32, true, MLNetBridge.TextAnnotation(AnnotationKinds.KeyValues));
-        columns[names.Scores] = MLNetBridge.ShapeColumn(names.Scores, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false,
-            MLNetBridge.TextAnnotation(AnnotationKinds.SlotNames));
-        columns[names.Maps] = MLNetBridge.ShapeColumn(names.Maps, kind, NumberDataViewType.Single, false);
-        columns[names.Stride4Maps] = MLNetBridge.ShapeColumn(names.Stride4Maps, kind, NumberDataViewType.Single, false);
-        foreach (string size in new[] { names.Height, names.Width, names.Stride4Height, names.Stride4Width })
-            columns[size] = MLNetBridge.ShapeColumn(size, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Int32, false);
-        return new SchemaShape(columns.Values);
+        return CamInputs.OutputShape(inputSchema, OutputColumns);
     }
 
     /// <summary>Trains the classifier on <paramref name="input"/> and returns the transformer.</summary>

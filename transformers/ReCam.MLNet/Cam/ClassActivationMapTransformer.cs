@@ -86,17 +86,7 @@ public sealed class ClassActivationMapTransformer : ReCamTransformerBase, IMapMo
         var network = new CamNetwork(new ResNet(info.Block, info.Layers), info.ClassNames.Length);
         try
         {
-            reader.ReadEntry(WeightsEntry, r =>
-            {
-                try
-                {
-                    network.load(r, strict: true);
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    throw reader.Corrupt($"Damaged {ModelFormat.Description}: the network weights do not load ({e.Message}).");
-                }
-            });
+            reader.ReadWeights(WeightsEntry, network, ModelFormat.Description);
             return new ClassActivationMapTransformer(env, network, info, device);
         }
         catch

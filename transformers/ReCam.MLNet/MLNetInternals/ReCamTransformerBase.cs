@@ -148,6 +148,19 @@ internal sealed class ModelStateReader(IHostEnvironment env, ModelLoadContext ct
 
     /// <summary>An ML.NET "bad model data" error.</summary>
     public Exception Corrupt(string message) => env.ExceptDecode(message);
+
+    /// <summary>Loads the TorchSharp weights of <paramref name="module"/> (strict) from entry <paramref name="name"/>; a "damaged model" error naming the entry if they do not fit.</summary>
+    public void ReadWeights(string name, TorchSharp.torch.nn.Module module, string description) => ReadEntry(name, r =>
+    {
+        try
+        {
+            module.load(r, strict: true);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw Corrupt($"Damaged {description}: the weights in '{name}' do not load ({e.Message}).");
+        }
+    });
 }
 
 /// <summary>A transformer bound to one input schema: its output columns and how to compute them.</summary>

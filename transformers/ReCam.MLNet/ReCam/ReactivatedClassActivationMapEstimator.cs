@@ -156,17 +156,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         CamInputs.CheckLabel(_host, inputSchema, _options.LabelColumnName, _options.CamModel?.ClassNames.Count ?? _options.ClassNames?.Length);
         if (FromUpstream && !MLNetBridge.TryFindColumn(inputSchema, _options.CamColumnName, out _))
             throw MLNetBridge.SchemaMismatch(_host, UpstreamRole, _options.CamColumnName);
-        var names = OutputColumns;
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        var kind = SchemaShape.Column.VectorKind.VariableVector;
-        columns[names.Classes] = MLNetBridge.ShapeColumn(names.Classes, kind, NumberDataViewType.UInt32, true, MLNetBridge.TextAnnotation(AnnotationKinds.KeyValues));
-        columns[names.Scores] = MLNetBridge.ShapeColumn(names.Scores, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false,
-            MLNetBridge.TextAnnotation(AnnotationKinds.SlotNames));
-        columns[names.Maps] = MLNetBridge.ShapeColumn(names.Maps, kind, NumberDataViewType.Single, false);
-        columns[names.Stride4Maps] = MLNetBridge.ShapeColumn(names.Stride4Maps, kind, NumberDataViewType.Single, false);
-        foreach (string size in new[] { names.Height, names.Width, names.Stride4Height, names.Stride4Width })
-            columns[size] = MLNetBridge.ShapeColumn(size, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Int32, false);
-        return new SchemaShape(columns.Values);
+        return CamInputs.OutputShape(inputSchema, OutputColumns);
     }
 
     private const string UpstreamRole = "CAM maps (no CAM model given: append after TrainClassActivationMaps, or set Options.CamModel or Options.CamModelPath)";

@@ -109,8 +109,8 @@ public sealed class ReactivatedClassActivationMapTransformer : ReCamTransformerB
         var head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount);
         try
         {
-            LoadEntry(reader, WeightsEntry, network);
-            LoadEntry(reader, HeadEntry, head);
+            reader.ReadWeights(WeightsEntry, network, ModelFormat.Description);
+            reader.ReadWeights(HeadEntry, head, ModelFormat.Description);
             return new ReactivatedClassActivationMapTransformer(env, network, head, info, combination, device);
         }
         catch
@@ -120,18 +120,6 @@ public sealed class ReactivatedClassActivationMapTransformer : ReCamTransformerB
             throw;
         }
     }
-
-    private static void LoadEntry(ModelStateReader reader, string entry, nn.Module module) => reader.ReadEntry(entry, r =>
-    {
-        try
-        {
-            module.load(r, strict: true);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw reader.Corrupt($"Damaged {ModelFormat.Description}: the weights in '{entry}' do not load ({e.Message}).");
-        }
-    });
 
     private protected override RowBinding Bind(DataViewSchema inputSchema)
     {
