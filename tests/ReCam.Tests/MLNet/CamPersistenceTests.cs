@@ -181,6 +181,7 @@ public sealed class CamPersistenceTests(CamModelFixture fixture)
             var damaged = Assert.ThrowsAny<Exception>(() => new MLContext(seed: 1).Model.Load(zip, out _));
             string message = string.Join(" | ", Chain(damaged).Select(x => x.Message));
             Assert.Contains("weights do not load", message);
+            Assert.Contains("TorchWeights", message); // names the damaged entry
         }
         finally
         {

@@ -158,7 +158,7 @@ internal sealed class ModelStateReader(IHostEnvironment env, ModelLoadContext ct
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw Corrupt($"Damaged {description}: the weights in '{name}' do not load ({e.Message}).");
+            throw Corrupt($"Damaged {description}: the weights do not load (entry '{name}': {e.Message}).");
         }
     });
 }
