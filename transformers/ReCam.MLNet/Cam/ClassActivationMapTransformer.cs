@@ -1,9 +1,5 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using ReCam.Cam;
-using ReCam.Imaging;
-using ReCam.IO;
 using ReCam.Networks;
 using TorchSharp;
 using static TorchSharp.torch;
