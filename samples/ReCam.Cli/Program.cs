@@ -1,19 +1,31 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using ReCam.Cli.Commands;
+
+// One host for the whole process: logging (to stderr, so that stdout carries only results such as tables and can be
+// read by scripts) and configuration. The commands log through its logger.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+builder.Logging.ClearProviders();
+builder.Logging.AddSimpleConsole(o =>
+{
+    o.SingleLine = true;
+    o.TimestampFormat = "HH:mm:ss ";
+});
+builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+using var host = builder.Build();
+var loggers = host.Services.GetRequiredService<ILoggerFactory>();
+var runner = new StepRunner(loggers.CreateLogger("recam"));
 
 var options = new CliOptions();
 var recamOptions = new ReCamOptions(options);
 var root = new RootCommand(
     "recam: weakly-supervised semantic segmentation with ReCAM (CVPR 2022) on TorchSharp. " +
     "Each command is one step of the paper's pipeline and works in one --work folder.");
-root.Subcommands.Add(PipelineCommands.MakeScenes());
-root.Subcommands.Add(PipelineCommands.TrainCam(options));
-root.Subcommands.Add(PipelineCommands.MakeCam(options));
-root.Subcommands.Add(PipelineCommands.EvalCam(options));
-root.Subcommands.Add(PipelineCommands.TrainReCam(options, recamOptions));
-root.Subcommands.Add(PipelineCommands.MakeReCam(options, recamOptions));
-root.Subcommands.Add(PipelineCommands.EvalReCam(options));
-root.Subcommands.Add(PipelineCommands.RunSteps(options, recamOptions));
-root.Subcommands.Add(PipelineCommands.QuickStart());
-root.Subcommands.Add(BenchCommand.Create());
-return await root.Parse(args).InvokeAsync();
+foreach (var command in new PipelineCommands(runner, options, recamOptions).All()) root.Subcommands.Add(command);
+root.Subcommands.Add(BenchCommand.Create(runner));
+int code = await root.Parse(args).InvokeAsync();
+loggers.Dispose(); // flushes the console logger before the process ends
+return code;

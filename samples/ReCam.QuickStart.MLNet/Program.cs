@@ -6,14 +6,13 @@ using Microsoft.ML.Data;
 using ReCam.Data;
 using ReCam.Evaluation;
 using ReCam.Imaging;
-using ReCam.IO;
 using ReCam.MLNet;
-using ReCam.Networks;
 using ReCam.QuickStart.MLNet;
+using ReCam.Scenes;
 using SkiaSharp;
 
 const int TrainScenes = 200, ValScenes = 20, Size = 96;
-const float DefaultThreshold = 0.21f;
+const float DefaultThreshold = SeedPrediction.DefaultThreshold;
 string work = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine("work", "mlnet-quickstart"));
 string scenes = Path.Combine(work, "scenes");
 
@@ -44,11 +43,10 @@ schema[nameof(SceneRow.Label)].ColumnType = new VectorDataViewType(NumberDataVie
 var train = ml.Data.LoadFromEnumerable(rows, schema);
 
 // 2. The pipeline. LoadImages with an empty folder and absolute paths keeps the saved model portable.
-double backboneLr = BackboneCatalog.Get(BackboneCatalog.DefaultName).CamLearningRate;
 var pipeline = ml.Transforms.LoadImages("Image", imageFolder: "", inputColumnName: "ImagePath")
     .Append(ml.Transforms.TrainClassActivationMaps(new ClassActivationMapEstimator.Options
     {
-        ClassNames = classNames, Epochs = 5, BatchSize = 16, Crop = Size, LearningRate = backboneLr, ClassifierLearningRate = 10 * backboneLr,
+        ClassNames = classNames, Epochs = 5, BatchSize = 16, Crop = Size, // learning rates: the backbone's defaults
     }))
     // Appended after the CAM estimator, the re-activation trainer continues from the CAM model fitted just before it.
     .Append(ml.Transforms.ReactivateClassActivationMaps(new ReactivatedClassActivationMapEstimator.Options { BatchSize = 16, Crop = Size }));
@@ -61,7 +59,7 @@ foreach (string name in new[] { "Cam", "ReCam" })
 {
     var sweep = new ThresholdSweep(classNames.Length + 1, DefaultThreshold);
     int i = 0;
-    foreach (var maps in MapColumns.Read(output, name))
+    foreach (var maps in MapColumns.Read(output, MapColumnNames.FromBaseName(name)))
     {
         var mask = PngLabelReader.Read(dataset.MaskPath(trainIds[i]) ?? throw new FileNotFoundException($"No mask for {trainIds[i]}"));
         sweep.Add(maps, new GroundTruth(trainIds[i++], mask.Width, mask.Height, mask.Values));
@@ -84,8 +82,7 @@ string valId = dataset.ReadSplit("val")[0];
 // Its image-level label chooses the classes whose maps are made (as make_cam does); a row without a Label column lets the
 // re-activated classifier choose (probability above PredictionThreshold, 0.5 by default).
 var prediction = engine.Predict(new SceneRow { ImagePath = dataset.ImagePath(valId), Label = dataset.LoadLabels([valId])[valId] });
-var predicted = new CamMaps(prediction.ReCamClasses.Select(k => (long)k - 1).ToArray(), prediction.ReCamStride4,
-    CamMaps.StridedSize(prediction.ReCamHeight), CamMaps.StridedSize(prediction.ReCamWidth), prediction.ReCam, prediction.ReCamHeight, prediction.ReCamWidth);
+var predicted = MapColumns.ToMaps(prediction.ReCamClasses, prediction.ReCam, prediction.ReCamStride4, prediction.ReCamHeight, prediction.ReCamWidth);
 var top = prediction.ReCamScores.Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(3).Select(x => $"{classNames[x.c]} {x.p:F2}");
 Console.WriteLine($"{valId}: maps for [{string.Join(", ", predicted.Keys.Select(k => classNames[k]))}]; classifier's top 3: {string.Join(", ", top)}");
 
@@ -103,5 +100,5 @@ for (int y = 0; y < image.Height; y++)
 }
 string overlay = Path.Combine(work, $"{valId}-recam-overlay.png");
 using (var encoded = SKImage.FromBitmap(image).Encode(SKEncodedImageFormat.Png, 100))
-    AtomicFile.WriteAllBytes(overlay, encoded.ToArray());
+    File.WriteAllBytes(overlay, encoded.ToArray());
 Console.WriteLine($"Overlay: {overlay}");

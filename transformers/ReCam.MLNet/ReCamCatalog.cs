@@ -8,7 +8,7 @@ public static class ReCamCatalog
 {
     /// <summary>
     /// Fits the multi-label CAM classifier on an image column and a multi-label column and returns an estimator whose
-    /// transformer adds class activation maps to every row (columns listed in <see cref="CamColumnNames"/>).
+    /// transformer adds class activation maps to every row (columns listed in <see cref="MapColumnNames"/>).
     /// </summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Name of the full-resolution maps column; the other output names are derived from it
@@ -22,16 +22,16 @@ public static class ReCamCatalog
     /// <param name="crop">Square training crop in pixels (about the image size for small images).</param>
     /// <param name="scales">Extraction scales; null = 1.0, 0.5, 1.5, 2.0.</param>
     public static ClassActivationMapEstimator TrainClassActivationMaps(this TransformsCatalog catalog,
-        string outputColumnName = CamColumnNames.DefaultBaseName, string imageColumnName = "Image", string labelColumnName = "Label",
-        string[]? classNames = null, string backbone = BackboneCatalog.DefaultName, int epochs = 5, int batchSize = 16, int crop = 512,
-        double[]? scales = null)
+        string outputColumnName = ClassActivationMapEstimator.Defaults.OutputColumnName, string imageColumnName = ClassActivationMapEstimator.Defaults.ImageColumnName,
+        string labelColumnName = ClassActivationMapEstimator.Defaults.LabelColumnName, string[]? classNames = null,
+        string backbone = ClassActivationMapEstimator.Defaults.Backbone, int epochs = ClassActivationMapEstimator.Defaults.Epochs,
+        int batchSize = ClassActivationMapEstimator.Defaults.BatchSize, int crop = ClassActivationMapEstimator.Defaults.Crop, double[]? scales = null)
     {
         var options = new ClassActivationMapEstimator.Options
         {
             OutputColumnName = outputColumnName, ImageColumnName = imageColumnName, LabelColumnName = labelColumnName, ClassNames = classNames,
-            Backbone = backbone, Epochs = epochs, BatchSize = batchSize, Crop = crop,
+            Backbone = backbone, Epochs = epochs, BatchSize = batchSize, Crop = crop, Scales = scales,
         };
-        if (scales is not null) options.Scales = scales;
         return new ClassActivationMapEstimator(MLNetBridge.Environment(catalog), options);
     }
 
@@ -53,29 +53,26 @@ public static class ReCamCatalog
     /// <param name="imageColumnName">Image column, as produced by <c>LoadImages</c>.</param>
     /// <param name="labelColumnName">Multi-hot <c>Vector&lt;Single, C&gt;</c>/<c>Vector&lt;Boolean, C&gt;</c>, or a vector of keys, of the present classes.</param>
     /// <param name="camColumnName">Maps column of the upstream CAM transformer to continue from.</param>
-    /// <param name="lambda">λ, the weight of the softmax cross-entropy term; null = the default (<see cref="ReactivatedClassActivationMapEstimator.Options.Lambda"/>).</param>
-    /// <param name="epochs">Joint re-activation epochs; null = the default.</param>
-    /// <param name="headWarmupEpochs">Epochs that train W2 alone first; null = the default.</param>
-    /// <param name="batchSize">Images per training step; null = the default.</param>
-    /// <param name="crop">Square training crop in pixels; null = the default (use about the image size for small images).</param>
-    /// <param name="combination">Classifier weight of the emitted maps; null = the default (W1 ⊙ W2).</param>
+    /// <param name="lambda">λ, the weight of the softmax cross-entropy term.</param>
+    /// <param name="epochs">Joint re-activation epochs.</param>
+    /// <param name="headWarmupEpochs">Epochs that train W2 alone first.</param>
+    /// <param name="batchSize">Images per training step.</param>
+    /// <param name="crop">Square training crop in pixels (use about the image size for small images).</param>
+    /// <param name="combination">Classifier weight of the emitted maps (default W1 ⊙ W2).</param>
     /// <param name="scales">Extraction scales; null = the CAM transformer's.</param>
     public static ReactivatedClassActivationMapEstimator ReactivateClassActivationMaps(this TransformsCatalog catalog,
-        string outputColumnName = ReactivatedClassActivationMapEstimator.DefaultBaseName, string imageColumnName = "Image", string labelColumnName = "Label",
-        string camColumnName = CamColumnNames.DefaultBaseName, double? lambda = null, int? epochs = null, int? headWarmupEpochs = null,
-        int? batchSize = null, int? crop = null, WeightCombination? combination = null, double[]? scales = null)
+        string outputColumnName = ReactivatedClassActivationMapEstimator.Defaults.OutputColumnName,
+        string imageColumnName = ClassActivationMapEstimator.Defaults.ImageColumnName, string labelColumnName = ClassActivationMapEstimator.Defaults.LabelColumnName,
+        string camColumnName = ReactivatedClassActivationMapEstimator.Defaults.CamColumnName, double lambda = ReactivatedClassActivationMapEstimator.Defaults.Lambda,
+        int epochs = ReactivatedClassActivationMapEstimator.Defaults.Epochs, int headWarmupEpochs = ReactivatedClassActivationMapEstimator.Defaults.HeadWarmupEpochs,
+        int batchSize = ClassActivationMapEstimator.Defaults.BatchSize, int crop = ClassActivationMapEstimator.Defaults.Crop,
+        WeightCombination combination = ReactivatedClassActivationMapEstimator.Defaults.Combination, double[]? scales = null)
     {
         var options = new ReactivatedClassActivationMapEstimator.Options
         {
             OutputColumnName = outputColumnName, ImageColumnName = imageColumnName, LabelColumnName = labelColumnName, CamColumnName = camColumnName,
-            Scales = scales,
+            Lambda = lambda, Epochs = epochs, HeadWarmupEpochs = headWarmupEpochs, BatchSize = batchSize, Crop = crop, Combination = combination, Scales = scales,
         };
-        if (lambda is { } l) options.Lambda = l;
-        if (epochs is { } e) options.Epochs = e;
-        if (headWarmupEpochs is { } w) options.HeadWarmupEpochs = w;
-        if (batchSize is { } b) options.BatchSize = b;
-        if (crop is { } c) options.Crop = c;
-        if (combination is { } m) options.Combination = m;
         return new ReactivatedClassActivationMapEstimator(MLNetBridge.Environment(catalog), options);
     }
 

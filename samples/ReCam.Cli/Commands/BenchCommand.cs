@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using ReCam.Cam;
 using ReCam.Imaging;
 using ReCam.Networks;
-using ReCam.Pipeline;
+using ReCam.Platform;
 using ReCam.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -18,7 +18,7 @@ namespace ReCam.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    public static Command Create()
+    public static Command Create(StepRunner runner)
     {
         var backbone = new Option<string>("--backbone") { DefaultValueFactory = _ => BackboneCatalog.DefaultName, Description = "Backbone" };
         var size = new Option<int>("--size") { DefaultValueFactory = _ => 160, Description = "Training crop and extraction image side" };
@@ -32,17 +32,16 @@ internal static class BenchCommand
         {
             backbone, size, batch, steps, images, classes, keys, threads,
         };
-        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("bench", ct, (log, token) =>
+        cmd.SetAction((r, ct) => runner.Run("bench", ct, (log, token) =>
         {
-            var device = Compute.SelectDevice("cpu", r.GetValue(threads));
+            ComputeDevice.Select("cpu", r.GetValue(threads));
             var spec = BackboneCatalog.Get(r.GetValue(backbone)!);
             int s = r.GetValue(size), b = r.GetValue(batch), c = r.GetValue(classes);
-            Compute.Seed(0);
-            var (resnet, _) = BackboneCatalog.Create(spec, null);
-            using var net = new CamNetwork(resnet, c);
+            var (net, _) = CamNetwork.Create(spec, c, null, seed: 0);
+            using var _ = net;
             net.FreezeStem();
             double train = TrainStepsPerSecond(net, null, b, s, c, r.GetValue(steps), token) * b;
-            using var head = new ReCamHead(net.Backbone.OutputChannels, c, new ReCamTrainingOptions().BackgroundClass); // as train-recam's defaults
+            using var head = new ReCamHead(net.Backbone.OutputChannels, c, ReCamTrainingOptions.DefaultBackgroundClass); // as train-recam's defaults
             double trainReCam = TrainStepsPerSecond(net, head, b, s, c, r.GetValue(steps), token) * b;
             double extract = ExtractionImagesPerSecond(net, spec, s, r.GetValue(keys), r.GetValue(images), token);
             long peak = PeakResidentBytes();
@@ -51,8 +50,7 @@ internal static class BenchCommand
             Console.WriteLine($"train-recam step, batch {b}, crop {s}x{s}: {trainReCam:F2} images/s ({b / trainReCam:F2} s/step, {100 * (train / trainReCam - 1):+0;-0}% time per step vs train-cam)");
             Console.WriteLine($"make-cam / make-recam (same extractor), {s}x{s} image, 4 scales x 2 flips, {r.GetValue(keys)} classes: {extract:F2} images/s");
             Console.WriteLine($"peak resident memory: {peak / (1024.0 * 1024.0):F0} MiB");
-            return 0;
-        })));
+        }));
         return cmd;
     }
 
@@ -88,7 +86,7 @@ internal static class BenchCommand
     private static double ExtractionImagesPerSecond(CamNetwork net, BackboneSpec spec, int size, int keys, int images, CancellationToken token)
     {
         net.eval();
-        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, spec.Normalization, CPU);
+        var extractor = new CamExtractor(net);
         var random = new Random(1);
         var pixels = new byte[size * size * 3];
         random.NextBytes(pixels);

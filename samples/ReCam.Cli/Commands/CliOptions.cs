@@ -1,12 +1,17 @@
 using System.CommandLine;
 using System.Globalization;
+using ReCam.Cam;
 using ReCam.Networks;
 using ReCam.Pipeline;
 using ReCam.Training;
 
 namespace ReCam.Cli.Commands;
 
-/// <summary>The options the pipeline commands share. Their names are a public contract: scripts call them.</summary>
+/// <summary>
+/// The options the pipeline commands share. Their names are a public contract: scripts call them. Defaults and rules
+/// are the core option types' (<see cref="CamTrainingOptions"/>, <see cref="ExtractionOptions"/>, ...): an option left
+/// out keeps the core's default.
+/// </summary>
 internal sealed class CliOptions
 {
     public Option<string> Voc { get; } = new("--voc") { Description = "Dataset root in PASCAL VOC layout (the folder that holds JPEGImages)", Required = true };
@@ -19,23 +24,40 @@ internal sealed class CliOptions
         Description = "Backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => b.Name)), DefaultValueFactory = _ => BackboneCatalog.DefaultName,
     };
     public Option<string?> Weights { get; } = new("--weights") { Description = "Initial backbone weights (.onnx or PyTorch .pth state dict). Default: the backbone's bundled weights" };
-    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Training epochs. Default: 5 (train-cam), 4 (train-recam)" };
-    public Option<int> Batch { get; } = new("--batch") { Description = "Images per training step", DefaultValueFactory = _ => 16 };
-    public Option<int> Crop { get; } = new("--crop") { Description = "Square training crop in pixels", DefaultValueFactory = _ => 512 };
-    public Option<string?> ResizeLong { get; } = new("--resize-long") { Description = "Random long-side resize range MIN,MAX. Default: 0.625*crop,1.25*crop (320,640 for crop 512)" };
+    public Option<int?> Epochs { get; } = new("--epochs")
+    {
+        Description = $"Training epochs. Default: {CamTrainingOptions.DefaultEpochs} (train-cam), {ReCamTrainingOptions.DefaultEpochs} (train-recam)",
+    };
+    public Option<int?> Batch { get; } = new("--batch") { Description = $"Images per training step. Default: {TrainingOptions.DefaultBatchSize}" };
+    public Option<int?> Crop { get; } = new("--crop") { Description = $"Square training crop in pixels. Default: {TrainingOptions.DefaultCrop}" };
+    public Option<string?> ResizeLong { get; } = new("--resize-long")
+    {
+        Description = $"Random long-side resize range MIN,MAX. Default: {TrainingOptions.ResizeLongMinRatio}*crop,{TrainingOptions.ResizeLongMaxRatio}*crop",
+    };
     public Option<double?> LearningRate { get; } = new("--lr")
     {
-        Description = "Backbone learning rate. train-cam (classifier 10x): 0.1 (official) for the torchvision shapes, 0.01 for resnet18-imagenet; train-recam: 5e-5",
+        Description = "Backbone learning rate. train-cam (classifier 10x): the backbone's default (" +
+                      string.Join(", ", BackboneCatalog.All.Select(b => $"{b.Name} {b.CamLearningRate.ToString(CultureInfo.InvariantCulture)}")) +
+                      $"); train-recam: {ReCamTrainingOptions.DefaultLearningRate.ToString(CultureInfo.InvariantCulture)}",
     };
-    public Option<double> Momentum { get; } = new("--momentum") { Description = "SGD momentum. Default 1e-4 reproduces the official PolyOptimizer quirk", DefaultValueFactory = _ => 1e-4 };
+    public Option<double?> Momentum { get; } = new("--momentum")
+    {
+        Description = $"SGD momentum. Default {TrainingOptions.DefaultMomentum.ToString(CultureInfo.InvariantCulture)} reproduces the official PolyOptimizer quirk",
+    };
     public Option<int> Seed { get; } = new("--seed") { Description = "Random seed", DefaultValueFactory = _ => 0 };
     public Option<int> Threads { get; } = new("--threads") { Description = "Torch CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N (CUDA needs a -p:TorchBackend=cuda build; untested)", DefaultValueFactory = _ => "cpu" };
     public Option<string> Shard { get; } = new("--shard") { Description = "Process only shard i of N (i/N), for parallel extraction", DefaultValueFactory = _ => "0/1" };
     public Option<bool> Force { get; } = new("--force") { Description = "Redo outputs that already exist instead of skipping them" };
-    public Option<string?> Checkpoint { get; } = new("--checkpoint") { Description = "CAM checkpoint to use. Default: <work>/models/cam.ckpt; an official .pth works with --backbone" };
-    public Option<string?> Scales { get; } = new("--scales") { Description = "Extraction scales, comma-separated", DefaultValueFactory = _ => "1.0,0.5,1.5,2.0" };
-    public Option<float> Threshold { get; } = new("--threshold") { Description = "Default background threshold of the seed evaluation", DefaultValueFactory = _ => EvalCamStep.DefaultThreshold };
+    public Option<string?> Checkpoint { get; } = new("--checkpoint") { Description = "Model to read. Default: <work>/models/cam.ckpt (make-recam: recam.ckpt); an official .pth works with --backbone" };
+    public Option<string?> Scales { get; } = new("--scales")
+    {
+        Description = "Extraction scales, comma-separated", DefaultValueFactory = _ => string.Join(",", CamExtractor.DefaultScales.Select(s => s.ToString("0.0", CultureInfo.InvariantCulture))),
+    };
+    public Option<float> Threshold { get; } = new("--threshold")
+    {
+        Description = "Default background threshold of the seed evaluation (the sweep always runs)", DefaultValueFactory = _ => EvaluationOptions.DefaultThreshold,
+    };
 
     public void AddCommon(Command command)
     {
@@ -47,7 +69,7 @@ internal sealed class CliOptions
     /// runs every step (scripts pass the training options to all of them); those steps do not train, so they
     /// do not use the values.
     /// </summary>
-    public void AddTrainingOnlyOptions(Command command)
+    public static void AddTrainingOnlyOptions(Command command)
     {
         const string unused = "Training option, accepted so one option set runs every step; this step does not train and ignores it";
         foreach (var name in new[] { "--epochs", "--batch", "--crop" }) command.Options.Add(new Option<int?>(name) { Description = unused });
@@ -72,23 +94,43 @@ internal sealed class CliOptions
         Device = r.GetValue(Device)!,
         Shard = ParseShard(r.GetValue(Shard)),
         Force = r.GetValue(Force),
+        Checkpoint = r.GetResult(Checkpoint)?.GetValueOrDefault<string?>(), // not every command has --checkpoint
     };
 
-    public CamTrainingOptions Training(ParseResult r)
+    /// <summary>The shared training options given on the command line, over <paramref name="defaults"/>.</summary>
+    public T Training<T>(ParseResult r, T defaults) where T : TrainingOptions
     {
-        double lr = r.GetValue(LearningRate) ?? BackboneCatalog.Get(r.GetValue(Backbone)!).CamLearningRate;
-        return new CamTrainingOptions
+        var (min, max) = ParsePair(r.GetValue(ResizeLong));
+        return defaults with
         {
-            Epochs = r.GetValue(Epochs) ?? 5, BatchSize = r.GetValue(Batch), Crop = r.GetValue(Crop), ResizeLong = ParsePair(r.GetValue(ResizeLong)),
-            LearningRate = lr, ClassifierLearningRate = 10 * lr, Momentum = r.GetValue(Momentum), Seed = r.GetValue(Seed),
+            BatchSize = r.GetValue(Batch) ?? defaults.BatchSize,
+            Crop = r.GetValue(Crop) ?? defaults.Crop,
+            ResizeLongMin = min ?? defaults.ResizeLongMin,
+            ResizeLongMax = max ?? defaults.ResizeLongMax,
+            Momentum = r.GetValue(Momentum) ?? defaults.Momentum,
+            Seed = r.GetValue(Seed),
         };
     }
 
-    public IReadOnlyList<double> ParseScales(ParseResult r) =>
-        (r.GetValue(Scales) ?? "1.0,0.5,1.5,2.0").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0
-                ? v : throw new ArgumentException($"--scales: '{s}' is not a positive number."))
-            .ToList();
+    public CamTrainingOptions CamTraining(ParseResult r) => Training(r, new CamTrainingOptions()) with
+    {
+        Epochs = r.GetValue(Epochs) ?? CamTrainingOptions.DefaultEpochs,
+        LearningRate = r.GetValue(LearningRate),
+    };
+
+    public ExtractionOptions Extraction(ParseResult r, WeightCombination combination = ReCamTrainingOptions.DefaultCombination) => new()
+    {
+        Scales = ParseScales(r), Combination = combination,
+    };
+
+    public EvaluationOptions Evaluation(ParseResult r) => new() { Threshold = r.GetValue(Threshold) };
+
+    private IReadOnlyList<double>? ParseScales(ParseResult r) =>
+        r.GetValue(Scales) is not { } text ? null
+            : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+                    ? v : throw new ArgumentException($"--scales: '{s}' is not a number."))
+                .ToList();
 
     private static (int, int) ParseShard(string? text)
     {
@@ -97,11 +139,11 @@ internal sealed class CliOptions
         throw new ArgumentException($"--shard '{text}' must be i/N with 0 <= i < N, e.g. 0/4.");
     }
 
-    private static (int, int)? ParsePair(string? text)
+    private static (int? Min, int? Max) ParsePair(string? text)
     {
-        if (string.IsNullOrWhiteSpace(text)) return null;
+        if (string.IsNullOrWhiteSpace(text)) return (null, null);
         var parts = text.Split(',');
-        if (parts.Length == 2 && int.TryParse(parts[0], out int a) && int.TryParse(parts[1], out int b) && a >= 1 && b >= a) return (a, b);
-        throw new ArgumentException($"--resize-long '{text}' must be MIN,MAX with 1 <= MIN <= MAX, e.g. 320,640.");
+        if (parts.Length == 2 && int.TryParse(parts[0], out int a) && int.TryParse(parts[1], out int b)) return (a, b);
+        throw new ArgumentException($"--resize-long '{text}' must be MIN,MAX, e.g. 320,640.");
     }
 }

@@ -1,126 +1,87 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
-using ReCam.Data;
+using ReCam.Evaluation;
 using ReCam.Pipeline;
+using ReCam.Scenes;
+using ReCam.Training;
 
 namespace ReCam.Cli.Commands;
 
-/// <summary>The pipeline steps as commands: make-scenes, train-cam, make-cam, eval-cam, run, quickstart.</summary>
-internal static class PipelineCommands
+/// <summary>The pipeline steps as commands: make-scenes, the train/make/eval steps, run, quickstart.</summary>
+internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOptions ro)
 {
-    public static readonly string[] KnownSteps = ["make-scenes", "train-cam", "train-recam", "make-cam", "make-recam", "eval-cam", "eval-recam"];
+    public static readonly string[] KnownSteps =
+        ["make-scenes", TrainCamStep.Name, TrainReCamStep.Name, MakeCamStep.Name, MakeReCamStep.Name, EvalCamStep.Name, EvalReCamStep.Name];
 
-    public static Command MakeScenes()
+    public IEnumerable<Command> All() =>
+    [
+        MakeScenes(),
+        Step(TrainCamStep.Name, "Train the multi-label CAM classifier (sigmoid BCE) on a split; writes <work>/models/cam.ckpt",
+            c => o.AddTraining(c), (r, log, ct) => TrainCamStep.Run(o.Settings(r), o.CamTraining(r), log, ct)),
+        Step(MakeCamStep.Name, "Extract multi-scale CAMs for every image of a split; writes <work>/cams/<id>.npz",
+            c => AddExtraction(c), (r, log, ct) => MakeCamStep.Run(o.Settings(r), o.Extraction(r), log, ct)),
+        Step(EvalCamStep.Name, "Seed mIoU of the CAMs against the split's masks, with a threshold sweep; writes <work>/metrics/eval-cam.json",
+            c => AddEvaluation(c), (r, log, ct) => Console.WriteLine(EvalCamStep.Run(o.Settings(r), o.Evaluation(r), log, ct).ToTable())),
+        Step(TrainReCamStep.Name, "Re-activate a CAM network with BCE + lambda*SCE (ReCAM); reads <work>/models/cam.ckpt, writes <work>/models/recam.ckpt",
+            c =>
+            {
+                o.AddTraining(c);
+                ro.AddTraining(c);
+                c.Options.Add(o.Checkpoint);
+            },
+            (r, log, ct) => TrainReCamStep.Run(o.Settings(r), ro.Training(r), log, ct)),
+        Step(MakeReCamStep.Name, "Extract multi-scale ReCAMs (like make-cam, weights W1*W2 by default); writes <work>/cams-recam/<id>.npz",
+            c =>
+            {
+                AddExtraction(c);
+                ro.AddExtraction(c);
+            },
+            (r, log, ct) => MakeReCamStep.Run(o.Settings(r), o.Extraction(r, ro.CombinationOf(r)), log, ct)),
+        Step(EvalReCamStep.Name, "Seed mIoU of the ReCAMs (<work>/cams-recam) like eval-cam; writes <work>/metrics/eval-recam.json",
+            c => AddEvaluation(c), (r, log, ct) => Console.WriteLine(EvalReCamStep.Run(o.Settings(r), o.Evaluation(r), log, ct).ToTable())),
+        RunSteps(),
+        QuickStart(),
+    ];
+
+    /// <summary>A pipeline step command: the common options, the step's own, and its action run by the runner.</summary>
+    private Command Step(string name, string description, Action<Command> addOptions, Action<ParseResult, ILogger, CancellationToken> action)
+    {
+        var cmd = new Command(name, description);
+        o.AddCommon(cmd);
+        addOptions(cmd);
+        cmd.SetAction((r, ct) => runner.Run(name, ct, (log, token) => action(r, log, token)));
+        return cmd;
+    }
+
+    private void AddExtraction(Command c)
+    {
+        CliOptions.AddTrainingOnlyOptions(c);
+        foreach (var opt in new Option[] { o.Checkpoint, o.Scales, o.Shard }) c.Options.Add(opt);
+    }
+
+    private void AddEvaluation(Command c)
+    {
+        CliOptions.AddTrainingOnlyOptions(c);
+        c.Options.Add(o.Threshold);
+    }
+
+    private Command MakeScenes()
     {
         var output = new Option<string>("--voc", "--out") { Description = "Output folder (VOC layout)", Required = true };
         var count = new Option<int>("--count") { Description = "Training scenes (train.txt)", DefaultValueFactory = _ => 600 };
         var valCount = new Option<int>("--val-count") { Description = "Validation scenes (val.txt)", DefaultValueFactory = _ => 100 };
-        var size = new Option<int>("--size") { Description = "Scene side in pixels", DefaultValueFactory = _ => 160 };
+        var size = new Option<int>("--size") { Description = "Scene side in pixels", DefaultValueFactory = _ => new SceneOptions().ImageSize };
         var seed = new Option<int>("--seed") { Description = "Random seed (same seed, same files)", DefaultValueFactory = _ => 0 };
         var cmd = new Command("make-scenes", "Compose Fashion-MNIST items (training split) into multi-object scenes with masks, in VOC layout")
         {
             output, count, valCount, size, seed,
         };
-        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("make-scenes", ct, (log, token) =>
-        {
-            Scenes(r.GetValue(output)!, r.GetValue(count), r.GetValue(valCount), r.GetValue(size), r.GetValue(seed), log, token);
-            return 0;
-        })));
+        cmd.SetAction((r, ct) => runner.Run("make-scenes", ct, (log, token) =>
+            Scenes(r.GetValue(output)!, r.GetValue(count), r.GetValue(valCount), r.GetValue(size), r.GetValue(seed), log, token)));
         return cmd;
     }
 
-    public static Command TrainCam(CliOptions o)
-    {
-        var cmd = new Command("train-cam", "Train the multi-label CAM classifier (sigmoid BCE) on a split; writes <work>/models/cam.ckpt");
-        o.AddCommon(cmd);
-        o.AddTraining(cmd);
-        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("train-cam", ct, (log, token) =>
-        {
-            TrainCamStep.Run(o.Settings(r), o.Training(r), log, token);
-            return 0;
-        })));
-        return cmd;
-    }
-
-    public static Command MakeCam(CliOptions o)
-    {
-        var cmd = new Command("make-cam", "Extract multi-scale CAMs for every image of a split; writes <work>/cams/<id>.npz");
-        o.AddCommon(cmd);
-        o.AddTrainingOnlyOptions(cmd);
-        cmd.Options.Add(o.Checkpoint);
-        cmd.Options.Add(o.Scales);
-        cmd.Options.Add(o.Shard);
-        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("make-cam", ct, (log, token) =>
-        {
-            MakeCamStep.Run(o.Settings(r), log, r.GetValue(o.Checkpoint), o.ParseScales(r), token);
-            return 0;
-        })));
-        return cmd;
-    }
-
-    public static Command EvalCam(CliOptions o)
-    {
-        var cmd = new Command("eval-cam", "Seed mIoU of the CAMs against the split's masks, with a threshold sweep; writes <work>/metrics/eval-cam.json");
-        o.AddCommon(cmd);
-        o.AddTrainingOnlyOptions(cmd);
-        cmd.Options.Add(o.Threshold);
-        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("eval-cam", ct, (log, token) =>
-        {
-            var report = EvalCamStep.Run(o.Settings(r), log, r.GetValue(o.Threshold), cancellationToken: token);
-            Console.WriteLine(report.ToTable());
-            return 0;
-        })));
-        return cmd;
-    }
-
-    public static Command TrainReCam(CliOptions o, ReCamOptions ro)
-    {
-        var cmd = new Command("train-recam", "Re-activate a CAM network with BCE + lambda*SCE (ReCAM); reads <work>/models/cam.ckpt, writes <work>/models/recam.ckpt");
-        o.AddCommon(cmd);
-        o.AddTraining(cmd);
-        ro.AddTraining(cmd);
-        cmd.Options.Add(o.Checkpoint);
-        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("train-recam", ct, (log, token) =>
-        {
-            TrainReCamStep.Run(o.Settings(r), ro.Training(r), log, r.GetValue(o.Checkpoint), token);
-            return 0;
-        })));
-        return cmd;
-    }
-
-    public static Command MakeReCam(CliOptions o, ReCamOptions ro)
-    {
-        var cmd = new Command("make-recam", "Extract multi-scale ReCAMs (like make-cam, weights W1*W2 by default); writes <work>/cams-recam/<id>.npz");
-        o.AddCommon(cmd);
-        o.AddTrainingOnlyOptions(cmd);
-        ro.AddExtraction(cmd);
-        foreach (var opt in new Option[] { o.Checkpoint, o.Scales, o.Shard }) cmd.Options.Add(opt);
-        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("make-recam", ct, (log, token) =>
-        {
-            MakeReCamStep.Run(o.Settings(r), ro.CombinationOf(r), log, r.GetValue(o.Checkpoint), o.ParseScales(r), token);
-            return 0;
-        })));
-        return cmd;
-    }
-
-    public static Command EvalReCam(CliOptions o)
-    {
-        var cmd = new Command("eval-recam", "Seed mIoU of the ReCAMs (<work>/cams-recam) like eval-cam; writes <work>/metrics/eval-recam.json");
-        o.AddCommon(cmd);
-        o.AddTrainingOnlyOptions(cmd);
-        cmd.Options.Add(o.Threshold);
-        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("eval-recam", ct, (log, token) =>
-        {
-            Console.WriteLine(EvalReCam(o.Settings(r), r.GetValue(o.Threshold), log, token).ToTable());
-            return 0;
-        })));
-        return cmd;
-    }
-
-    private static ReCam.Evaluation.EvaluationReport EvalReCam(PipelineSettings settings, float threshold, ILogger log, CancellationToken token) =>
-        EvalCamStep.Run(settings, log, threshold, new WorkFolder(settings.WorkDir).ReCams, "eval-recam", token);
-
-    public static Command RunSteps(CliOptions o, ReCamOptions ro)
+    private Command RunSteps()
     {
         var steps = new Option<string>("--steps")
         {
@@ -128,63 +89,67 @@ internal static class PipelineCommands
             DefaultValueFactory = _ => "train-cam,make-cam,eval-cam",
         };
         var sceneCount = new Option<int>("--scene-count") { Description = "make-scenes: training scenes", DefaultValueFactory = _ => 600 };
-        var sceneSize = new Option<int>("--scene-size") { Description = "make-scenes: scene side", DefaultValueFactory = _ => 160 };
+        var sceneSize = new Option<int>("--scene-size") { Description = "make-scenes: scene side", DefaultValueFactory = _ => new SceneOptions().ImageSize };
         var cmd = new Command("run", "Run several steps in order with one set of options (make-scenes writes into --voc)") { steps, sceneCount, sceneSize };
         o.AddCommon(cmd);
         o.AddTraining(cmd);
         ro.AddTraining(cmd);
         foreach (var opt in new Option[] { ro.ReCamEpochs, o.Checkpoint, o.Scales, o.Shard, o.Threshold }) cmd.Options.Add(opt);
-        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("run", ct, (log, token) =>
+        cmd.SetAction((r, ct) => runner.Run("run", ct, (log, token) =>
         {
             var wanted = r.GetValue(steps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var unknown = wanted.Except(KnownSteps).ToList();
             if (unknown.Count > 0) throw new ArgumentException($"--steps: unknown step(s) {string.Join(", ", unknown)}; known: {string.Join(", ", KnownSteps)}.");
+            // --checkpoint is the CAM model that make-cam and train-recam read when this run does not train one itself.
+            var settings = o.Settings(r);
+            bool trainsCam = wanted.Contains(TrainCamStep.Name);
             foreach (string step in KnownSteps.Where(wanted.Contains))
             {
                 log.LogInformation("run: step {Step}", step);
+                bool readsGivenCam = !trainsCam && step is TrainReCamStep.Name or MakeCamStep.Name;
+                var stepSettings = readsGivenCam ? settings : settings with { Checkpoint = null };
                 switch (step)
                 {
                     case "make-scenes":
-                        Scenes(r.GetValue(o.Voc)!, r.GetValue(sceneCount), Math.Max(1, r.GetValue(sceneCount) / 6), r.GetValue(sceneSize), r.GetValue(o.Seed), log, token);
+                        Scenes(settings.VocRoot, r.GetValue(sceneCount), Math.Max(1, r.GetValue(sceneCount) / 6), r.GetValue(sceneSize), settings.Seed, log, token);
                         break;
-                    case "train-cam":
-                        TrainCamStep.Run(o.Settings(r), o.Training(r), log, token);
+                    case TrainCamStep.Name:
+                        TrainCamStep.Run(stepSettings, o.CamTraining(r), log, token);
                         break;
-                    case "make-cam":
-                        MakeCamStep.Run(o.Settings(r), log, null, o.ParseScales(r), token);
+                    case MakeCamStep.Name:
+                        MakeCamStep.Run(stepSettings, o.Extraction(r), log, token);
                         break;
-                    case "eval-cam":
-                        Console.WriteLine(EvalCamStep.Run(o.Settings(r), log, r.GetValue(o.Threshold), cancellationToken: token).ToTable());
+                    case EvalCamStep.Name:
+                        Console.WriteLine(EvalCamStep.Run(stepSettings, o.Evaluation(r), log, token).ToTable());
                         break;
-                    case "train-recam":
-                        TrainReCamStep.Run(o.Settings(r), ro.Training(r, inRun: true), log, cancellationToken: token);
+                    case TrainReCamStep.Name:
+                        TrainReCamStep.Run(stepSettings, ro.Training(r, inRun: true), log, token);
                         break;
-                    case "make-recam":
-                        MakeReCamStep.Run(o.Settings(r), ro.CombinationOf(r), log, null, o.ParseScales(r), token);
+                    case MakeReCamStep.Name:
+                        MakeReCamStep.Run(stepSettings, o.Extraction(r, ro.CombinationOf(r)), log, token);
                         break;
-                    case "eval-recam":
-                        Console.WriteLine(EvalReCam(o.Settings(r), r.GetValue(o.Threshold), log, token).ToTable());
+                    case EvalReCamStep.Name:
+                        Console.WriteLine(EvalReCamStep.Run(stepSettings, o.Evaluation(r), log, token).ToTable());
                         break;
                 }
             }
-            return 0;
-        })));
+        }));
         return cmd;
     }
 
-    public static Command QuickStart()
+    private Command QuickStart()
     {
         var work = new Option<string>("--work") { Description = "Work folder (scenes go to <work>/scenes)", DefaultValueFactory = _ => "work/quickstart" };
         var count = new Option<int>("--count") { Description = "Training scenes", DefaultValueFactory = _ => 300 };
         var size = new Option<int>("--size") { Description = "Scene side = training crop", DefaultValueFactory = _ => 128 };
-        var epochs = new Option<int>("--epochs") { Description = "CAM training epochs", DefaultValueFactory = _ => 5 };
+        var epochs = new Option<int>("--epochs") { Description = "CAM training epochs", DefaultValueFactory = _ => CamTrainingOptions.DefaultEpochs };
         var threads = new Option<int>("--threads") { Description = "Torch CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var cmd = new Command("quickstart",
             "End to end on generated scenes: make-scenes, train-cam, make-cam, eval-cam, train-recam, make-recam, eval-recam; prints both seed mIoUs")
         {
             work, count, size, epochs, threads,
         };
-        cmd.SetAction((r, ct) => Task.FromResult(StepRunner.Run("quickstart", ct, (log, token) =>
+        cmd.SetAction((r, ct) => runner.Run("quickstart", ct, (log, token) =>
         {
             string w = r.GetValue(work)!;
             string scenes = Path.Combine(w, "scenes");
@@ -194,27 +159,21 @@ internal static class PipelineCommands
             else
                 log.LogInformation("quickstart: using the scenes in {Dir}", scenes);
             var settings = new PipelineSettings { VocRoot = scenes, WorkDir = w, Threads = r.GetValue(threads) };
-            double lr = ReCam.Networks.BackboneCatalog.Get(settings.Backbone).CamLearningRate;
-            TrainCamStep.Run(settings, new ReCam.Training.CamTrainingOptions
-            {
-                Epochs = r.GetValue(epochs), BatchSize = 16, Crop = s, LearningRate = lr, ClassifierLearningRate = 10 * lr,
-            }, log, cancellationToken: token);
-            MakeCamStep.Run(settings, log, cancellationToken: token);
-            var cam = EvalCamStep.Run(settings, log, cancellationToken: token);
-            var recamOptions = new ReCam.Training.ReCamTrainingOptions { BatchSize = 16, Crop = s };
-            TrainReCamStep.Run(settings, recamOptions, log, cancellationToken: token);
-            MakeReCamStep.Run(settings, recamOptions.Combination, log, cancellationToken: token);
-            var recam = EvalReCam(settings, EvalCamStep.DefaultThreshold, log, token);
+            TrainCamStep.Run(settings, new CamTrainingOptions { Epochs = r.GetValue(epochs), Crop = s }, log, token);
+            MakeCamStep.Run(settings, new ExtractionOptions(), log, token);
+            var cam = EvalCamStep.Run(settings, new EvaluationOptions(), log, token);
+            TrainReCamStep.Run(settings, new ReCamTrainingOptions { Crop = s }, log, token);
+            MakeReCamStep.Run(settings, new ExtractionOptions(), log, token);
+            var recam = EvalReCamStep.Run(settings, new EvaluationOptions(), log, token);
             Console.WriteLine(SideBySide(cam, recam));
             Console.WriteLine($"Seed mIoU on the training images: CAM {100 * cam.BestMeanIoU:F1}, ReCAM {100 * recam.BestMeanIoU:F1} (best thresholds " +
                               $"{cam.BestThreshold:F2} / {recam.BestThreshold:F2}); at the default {cam.DefaultThreshold:F2}: CAM {100 * cam.DefaultMeanIoU:F1}, " +
                               $"ReCAM {100 * recam.DefaultMeanIoU:F1}.");
-            return 0;
-        })));
+        }));
         return cmd;
     }
 
-    private static string SideBySide(ReCam.Evaluation.EvaluationReport cam, ReCam.Evaluation.EvaluationReport recam)
+    private static string SideBySide(EvaluationReport cam, EvaluationReport recam)
     {
         var lines = new List<string> { $"{"class",-14} {"CAM",8} {"ReCAM",8}   (IoU % at each one's best threshold)", new string('-', 34) };
         for (int i = 0; i < cam.Classes.Count; i++)

@@ -4,7 +4,7 @@ using ReCam.Training;
 
 namespace ReCam.Cli.Commands;
 
-/// <summary>The options of train-recam and make-recam beyond the shared ones.</summary>
+/// <summary>The options of train-recam and make-recam beyond the shared ones; defaults are <see cref="ReCamTrainingOptions"/>'s.</summary>
 internal sealed class ReCamOptions(CliOptions common)
 {
     public Option<string> Preset { get; } = new("--preset")
@@ -18,11 +18,12 @@ internal sealed class ReCamOptions(CliOptions common)
     public Option<double?> W2LearningRate { get; } = new("--w2-lr") { Description = "Learning rate of W2, the re-activation head (official 5e-4)" };
     public Option<int?> HeadWarmup { get; } = new("--head-warmup") { Description = "Epochs that train W2 alone before the joint epochs (official 0)" };
     public Option<bool?> BackgroundClass { get; } = new("--background-class") { Description = "Add a background row to the re-activation softmax (true/false; official false)" };
-    public Option<string?> HeadInit { get; } = new("--w2-init") { Description = "Initial W2: random (official), ones (W1*W2 starts as W1) or zeros" };
+    public Option<HeadInitialization?> HeadInit { get; } = new("--w2-init") { Description = "Initial W2: random (official), ones (W1*W2 starts as W1) or zeros" };
     public Option<string?> Combination { get; } = new("--weights-combination")
     {
         Description = "Extraction weight: w1, w2, sum or product (W1*W2, official VOC; w1 is the official COCO choice)",
     };
+    public Option<int?> ReCamEpochs { get; } = new("--recam-epochs") { Description = $"run: epochs of train-recam (--epochs sets train-cam's). Default {ReCamTrainingOptions.DefaultEpochs}" };
 
     public void AddTraining(Command command)
     {
@@ -34,30 +35,21 @@ internal sealed class ReCamOptions(CliOptions common)
         foreach (var o in new Option[] { Preset, Combination }) command.Options.Add(o);
     }
 
-    public Option<int?> ReCamEpochs { get; } = new("--recam-epochs") { Description = "run: epochs of train-recam (--epochs sets train-cam's). Default 4" };
-
     /// <summary>The train-recam options; in `run`, <paramref name="inRun"/> takes the epochs from --recam-epochs.</summary>
     public ReCamTrainingOptions Training(ParseResult r, bool inRun = false)
     {
         var preset = PresetOf(r);
-        var c = common.Training(r);
-        return preset with
+        return common.Training(r, preset) with
         {
             Epochs = (inRun ? r.GetValue(ReCamEpochs) : r.GetValue(common.Epochs)) ?? preset.Epochs,
-            BatchSize = c.BatchSize,
-            Crop = c.Crop,
-            ResizeLong = c.ResizeLong,
-            Momentum = c.Momentum,
             Lambda = r.GetValue(Lambda) ?? preset.Lambda,
             LearningRate = r.GetValue(common.LearningRate) ?? preset.LearningRate,
             ClassifierLearningRate = r.GetValue(W1LearningRate) ?? preset.ClassifierLearningRate,
             HeadLearningRate = r.GetValue(W2LearningRate) ?? preset.HeadLearningRate,
             HeadWarmupEpochs = r.GetValue(HeadWarmup) ?? preset.HeadWarmupEpochs,
             BackgroundClass = r.GetValue(BackgroundClass) ?? preset.BackgroundClass,
+            HeadInit = r.GetValue(HeadInit) ?? preset.HeadInit,
             Combination = CombinationOf(r),
-            HeadInit = r.GetValue(HeadInit) is { } init
-                ? Enum.TryParse<HeadInitialization>(init, ignoreCase: true, out var parsed) ? parsed : throw new ArgumentException($"--w2-init '{init}': use random, ones or zeros.")
-                : preset.HeadInit,
         };
     }
 

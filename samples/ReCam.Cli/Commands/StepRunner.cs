@@ -1,41 +1,42 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ReCam.Training;
 
 namespace ReCam.Cli.Commands;
 
-/// <summary>Runs one command inside a host (logging, configuration) and turns failures into exit codes.</summary>
-internal static class StepRunner
+/// <summary>Runs one command with the program's logger and turns failures into exit codes and one-line messages.</summary>
+internal sealed class StepRunner(ILogger logger)
 {
-    public static int Run(string name, CancellationToken cancellationToken, Func<ILogger, CancellationToken, int> body)
+    /// <summary>Core option names and the command-line options that set them, for error messages.</summary>
+    private static readonly Dictionary<string, string> OptionNames = new()
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
-        using var host = builder.Build();
-        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("recam");
+        ["Epochs"] = "--epochs", ["BatchSize"] = "--batch", ["Crop"] = "--crop", ["ResizeLongMin"] = "--resize-long", ["ResizeLongMax"] = "--resize-long",
+        ["LearningRate"] = "--lr", ["ClassifierLearningRate"] = "--w1-lr", ["HeadLearningRate"] = "--w2-lr", ["HeadWarmupEpochs"] = "--head-warmup",
+        ["HeadInit"] = "--w2-init", ["BackgroundClass"] = "--background-class", ["Combination"] = "--weights-combination", ["Lambda"] = "--lambda",
+        ["Momentum"] = "--momentum", ["Scales"] = "--scales", ["Threshold"] = "--threshold", ["Count"] = "--count", ["ImageSize"] = "--size",
+    };
+
+    public Task<int> Run(string name, CancellationToken cancellationToken, Action<ILogger, CancellationToken> body)
+    {
         try
         {
-            return body(logger, cancellationToken);
+            body(logger, cancellationToken);
+            return Task.FromResult(0);
         }
         catch (OperationCanceledException)
         {
             logger.LogWarning("{Name}: cancelled; finished outputs are kept and a rerun resumes.", name);
-            return 130;
+            return Task.FromResult(130);
+        }
+        catch (InvalidOptionException e) when (e.OptionName is { } option && OptionNames.TryGetValue(option, out string? cli))
+        {
+            logger.LogError("{Name}: {Option} {Reason}.", name, cli, e.Reason);
+            return Task.FromResult(2);
         }
         catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-            or NotSupportedException or ReCam.Training.TrainingDivergedException)
+            or NotSupportedException or TrainingDivergedException)
         {
             logger.LogError("{Name}: {Message}", name, e.Message);
-            return 2;
-        }
-        finally
-        {
-            host.Services.GetRequiredService<ILoggerFactory>().Dispose();
+            return Task.FromResult(2);
         }
     }
 }

@@ -1,6 +1,6 @@
 using ReCam.Imaging;
-using ReCam.IO;
 using ReCam.Networks;
+using ReCam.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,24 +22,31 @@ public sealed class CamExtractor
     private readonly ResNet _backbone;
     private readonly Tensor _weight;
     private readonly InputNormalization _normalization;
-    private readonly Device _device;
 
-    /// <summary>Creates an extractor.</summary>
-    /// <param name="backbone">Feature extractor (on <paramref name="device"/>).</param>
-    /// <param name="classifierWeight">Classifier weight [C, D, 1, 1]: W1 for CAM, a combination of W1 and W2 for ReCAM.</param>
-    /// <param name="normalization">The backbone's input convention.</param>
-    /// <param name="device">Device the backbone lives on.</param>
+    /// <summary>Creates an extractor over <paramref name="network"/>'s backbone (which should be in eval mode).</summary>
+    /// <param name="network">The CAM network; its backbone computes the features and its spec gives the input convention.</param>
+    /// <param name="classifierWeight">Classifier weight [C, D, 1, 1] on the network's device: null = W1 (CAM); a combination of
+    /// W1 and W2 for ReCAM (<see cref="WeightCombinations.Combine"/>).</param>
     /// <param name="scales">Scales; null = <see cref="DefaultScales"/>.</param>
-    public CamExtractor(ResNet backbone, Tensor classifierWeight, InputNormalization normalization, Device device, IReadOnlyList<double>? scales = null)
+    public CamExtractor(CamNetwork network, Tensor? classifierWeight = null, IReadOnlyList<double>? scales = null)
     {
-        if (classifierWeight.dim() != 4 || classifierWeight.shape[1] != backbone.OutputChannels)
-            throw new ArgumentException($"Classifier weight must be [C, {backbone.OutputChannels}, 1, 1], got [{string.Join(", ", classifierWeight.shape)}].", nameof(classifierWeight));
-        _backbone = backbone;
-        _weight = classifierWeight;
-        _normalization = normalization;
-        _device = device;
+        ArgumentNullException.ThrowIfNull(network);
+        var weight = classifierWeight ?? network.ClassifierWeight;
+        if (weight.dim() != 4 || weight.shape[1] != network.Backbone.OutputChannels)
+            throw new ArgumentException($"Classifier weight must be [C, {network.Backbone.OutputChannels}, 1, 1], got [{string.Join(", ", weight.shape)}].", nameof(classifierWeight));
+        _backbone = network.Backbone;
+        _weight = weight;
+        _normalization = network.Normalization;
         Scales = scales ?? DefaultScales;
-        if (Scales.Count == 0 || Scales.Any(s => s <= 0)) throw new ArgumentException("Scales must be positive and not empty.", nameof(scales));
+        CheckScales(Scales);
+    }
+
+    /// <summary>Throws <see cref="InvalidOptionException"/> unless <paramref name="scales"/> holds 1 to 16 scales in (0, 8].</summary>
+    public static void CheckScales(IReadOnlyList<double> scales)
+    {
+        ArgumentNullException.ThrowIfNull(scales);
+        if (scales.Count is 0 or > 16 || scales.Any(s => !(s is > 0 and <= 8)))
+            throw new InvalidOptionException("Scales", $"must be 1 to 16 scales in (0, 8] (got {string.Join(",", scales)})");
     }
 
     /// <summary>Scales in use.</summary>
@@ -72,8 +79,8 @@ public sealed class CamExtractor
             strided = strided is null ? s : strided + s;
             highRes = highRes is null ? u : highRes + u;
         }
-        var stridedN = Normalise(strided!).cpu().contiguous();
-        var highN = Normalise(highRes!).cpu().contiguous();
+        var stridedN = MaxNormalization.Apply(strided!).cpu().contiguous();
+        var highN = MaxNormalization.Apply(highRes!).cpu().contiguous();
         return new CamMaps(keys.ToArray(), stridedN.data<float>().ToArray(), ch, cw, highN.data<float>().ToArray(), height, width);
     }
 
@@ -83,12 +90,9 @@ public sealed class CamExtractor
         int pixels = image.Width * image.Height;
         var chw = new float[3 * pixels];
         _normalization.ToChw(image.Pixels, pixels, chw);
-        var x = tensor(chw, [1, 3, image.Height, image.Width]).to(_device);
+        var x = tensor(chw, [1, 3, image.Height, image.Width]).to(_weight.device);
         var pair = cat([x, x.flip(3)], 0);
         var a = nn.functional.relu(nn.functional.conv2d(_backbone.call(pair), weight));
         return a[0] + a[1].flip(2);
     }
-
-    private static Tensor Normalise(Tensor maps) =>
-        maps / (maps.amax([1L, 2L], keepdim: true) + 1e-5);
 }

@@ -64,4 +64,8 @@ public static class ClassNames
             if (string.Equals(classNames[i].Trim(), key, StringComparison.OrdinalIgnoreCase)) return i;
         return -1;
     }
+
+    /// <summary>Names for <paramref name="count"/> classes that nobody named: <c>class0</c>, <c>class1</c>, ...</summary>
+    public static string[] Placeholders(int count) =>
+        Enumerable.Range(0, count).Select(i => "class" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections;
 using System.Globalization;
 using System.Text;
 
@@ -8,35 +9,38 @@ namespace ReCam.Data;
 /// Reads the official <c>voc12/cls_labels.npy</c>: an <c>np.save</c> of a Python dict (a 0-d object array whose
 /// payload is a pickle, protocol 2 or higher). Keys are numpy int32 scalars encoding the id without its
 /// underscore (<c>2007000032</c> → <c>"2007_000032"</c>); values are float32 multi-hot arrays (20 for VOC).
-/// No Python code is executed: a minimal pickle reader accepts only what numpy writes for such a dict.
+/// No Python code is executed: the pickle is read with Razorvine.Pickle, which knows only numpy's array, scalar and
+/// dtype reconstructors here; a file that refers to any other Python global is refused.
 /// </summary>
-public static class ClsLabelsNpy
+internal static class ClsLabelsNpy
 {
     /// <summary>Reads the dict stored in <paramref name="path"/>.</summary>
     /// <param name="path">The <c>.npy</c> file.</param>
     /// <returns>Image id → multi-hot vector; every vector has the same length.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not an <c>.npy</c> holding a pickled dict of integer (or string)
-    /// keys and 1-D float arrays, or uses a pickle opcode numpy does not emit for such a dict.</exception>
+    /// keys and 1-D float arrays, its pickle is corrupt, or it refers to a Python global other than numpy's array, scalar
+    /// and dtype reconstructors (the message names that global).</exception>
     public static IReadOnlyDictionary<string, float[]> Read(string path)
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"Label file not found: '{path}'.", path);
         byte[] bytes = File.ReadAllBytes(path);
         int offset = ReadHeader(bytes, path);
-        object? root = NumpyPickle.Load(bytes, offset, path);
+        object? root = NumpyUnpickler.Load(bytes[offset..], path);
         var dict = root switch
         {
-            NpArray { Data: List<object?> { Count: 1 } items } when items[0] is PyDict d => d,
-            PyDict d => d,
-            _ => throw new InvalidDataException($"'{path}' does not hold a pickled dict (np.save of a Python dict expected)."),
+            NpArray { Data: ArrayList { Count: 1 } items } when items[0] is Hashtable d => d,
+            Hashtable d => d,
+            _ => throw new InvalidDataException(
+                $"'{path}' does not hold a pickled dict (np.save of a Python dict expected) but {NumpyUnpickler.Describe(root)}."),
         };
         var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
         int length = -1;
-        foreach (var (key, value) in dict)
+        foreach (DictionaryEntry entry in dict)
         {
-            string id = KeyToId(key, path);
-            float[] vector = ToVector(value, path, id);
+            string id = KeyToId(entry.Key, path);
+            float[] vector = ToVector(entry.Value, path, id);
             if (length >= 0 && vector.Length != length)
                 throw new InvalidDataException($"'{path}': entry '{id}' has {vector.Length} values, earlier entries have {length}.");
             length = vector.Length;
@@ -82,9 +86,10 @@ public static class ClsLabelsNpy
     private static string KeyToId(object? key, string path) => key switch
     {
         string s => s,
+        int n => DecodeId(n),
         long n => DecodeId(n),
         NpScalar { Dtype.Kind: 'i' or 'u' } scalar => DecodeId(ScalarToInt64(scalar, path)),
-        _ => throw new InvalidDataException($"'{path}': unsupported dict key of type {key?.GetType().Name ?? "None"} (integer ids expected)."),
+        _ => throw new InvalidDataException($"'{path}': unsupported dict key {NumpyUnpickler.Describe(key)} (integer ids expected)."),
     };
 
     private static long ScalarToInt64(NpScalar scalar, string path)
@@ -110,7 +115,8 @@ public static class ClsLabelsNpy
     {
         if (value is not NpArray { Dtype: { } dtype, Data: byte[] raw } array || array.Shape.Length != 1
             || dtype.Kind != 'f' || dtype.Size is not (4 or 8))
-            throw new InvalidDataException($"'{path}': the value of '{id}' is not a 1-D float32/float64 numpy array.");
+            throw new InvalidDataException(
+                $"'{path}': the value of '{id}' is not a 1-D float32/float64 numpy array but {NumpyUnpickler.Describe(value)}.");
         int n = array.Shape[0];
         if (raw.Length != n * dtype.Size)
             throw new InvalidDataException($"'{path}': the array of '{id}' has {raw.Length} bytes for {n} values.");

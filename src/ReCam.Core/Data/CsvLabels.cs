@@ -24,7 +24,7 @@ namespace ReCam.Data;
 /// <item>An image with no label is an error unless the caller asks to skip such rows.</item>
 /// </list>
 /// </remarks>
-public static class CsvLabels
+internal static class CsvLabels
 {
     /// <summary>The header line <see cref="Write"/> emits and <see cref="Read"/> expects.</summary>
     public const string Header = "image,labels";

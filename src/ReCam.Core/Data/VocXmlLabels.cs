@@ -8,7 +8,7 @@ namespace ReCam.Data;
 /// vector of every <c>&lt;object&gt;&lt;name&gt;</c>, including objects marked difficult or truncated, as the
 /// official <c>make_cls_labels.py</c> builds <c>cls_labels.npy</c>.
 /// </summary>
-public static class VocXmlLabels
+internal static class VocXmlLabels
 {
     /// <summary>Reads the labels of <paramref name="ids"/> from <paramref name="annotationsDir"/>.</summary>
     /// <param name="annotationsDir">The folder holding <c>&lt;id&gt;.xml</c> files.</param>

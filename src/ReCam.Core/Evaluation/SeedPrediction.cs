@@ -1,4 +1,4 @@
-using ReCam.IO;
+using ReCam.Cam;
 
 namespace ReCam.Evaluation;
 
@@ -11,6 +11,9 @@ namespace ReCam.Evaluation;
 /// </summary>
 public static class SeedPrediction
 {
+    /// <summary>The official VOC seed threshold of ReCAM (<c>cam_eval_thres</c>).</summary>
+    public const float DefaultThreshold = 0.21f;
+
     /// <summary>Predicts the H*W labels (row-major) of <paramref name="maps"/> at <paramref name="threshold"/>.</summary>
     public static byte[] Predict(CamMaps maps, float threshold)
     {

@@ -1,4 +1,4 @@
-using ReCam.IO;
+using ReCam.Cam;
 
 namespace ReCam.Evaluation;
 

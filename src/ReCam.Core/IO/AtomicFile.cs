@@ -5,7 +5,7 @@ namespace ReCam.IO;
 /// renamed over the destination, so a reader never sees a half-written output and an interrupted
 /// step leaves nothing behind that a resumed run would mistake for a finished file.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically.</summary>
     /// <param name="path">Destination file; its folder is created if missing.</param>

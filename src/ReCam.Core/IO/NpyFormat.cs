@@ -8,7 +8,7 @@ namespace ReCam.IO;
 /// <param name="DType">The numpy type string, e.g. <c>&lt;f4</c>.</param>
 /// <param name="FortranOrder">True when the data is stored column-major (not supported for reading data).</param>
 /// <param name="Shape">The dimensions; empty for a 0-d array.</param>
-public sealed record NpyHeader(string DType, bool FortranOrder, int[] Shape)
+internal sealed record NpyHeader(string DType, bool FortranOrder, int[] Shape)
 {
     /// <summary>The number of elements (product of the dimensions; 1 for a 0-d array).</summary>
     public long ElementCount => Shape.Aggregate(1L, (a, d) => a * d);
@@ -20,7 +20,7 @@ public sealed record NpyHeader(string DType, bool FortranOrder, int[] Shape)
 /// Writes format version 1.0 (2.0 for very large headers) with the data aligned to 64 bytes, as numpy does;
 /// reads versions 1.0, 2.0 and 3.0.
 /// </summary>
-public static class NpyFormat
+internal static class NpyFormat
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
     private const int Alignment = 64;

@@ -39,11 +39,24 @@ public static class BackboneCatalog
         ?? throw new ArgumentException($"Unknown backbone '{name}'. Known: {string.Join(", ", All.Select(b => b.Name))}.", nameof(name));
 
     /// <summary>
+    /// The backbone of a saved model: the catalog's entry of that name when the saved architecture and input convention
+    /// are the catalog's, else a spec made of the saved values (a model saved by another version keeps working).
+    /// </summary>
+    public static BackboneSpec Saved(string name, ResNetBlock block, int[] layers, InputNormalization normalization)
+    {
+        var known = All.FirstOrDefault(b => b.Name == name);
+        bool same = known is not null && known.Block == block && known.Layers.SequenceEqual(layers) && known.Normalization.Bgr == normalization.Bgr &&
+                    known.Normalization.Scale == normalization.Scale && known.Normalization.Mean.SequenceEqual(normalization.Mean) &&
+                    known.Normalization.Std.SequenceEqual(normalization.Std);
+        return same ? known! : new BackboneSpec(name, block, layers, normalization, false, "as saved in a model");
+    }
+
+    /// <summary>
     /// Builds the backbone and loads its weights: from <paramref name="weightsPath"/> if given
     /// (.onnx for the CNTK ResNet-18, otherwise a PyTorch state dict .pth), else the bundled weights,
     /// else leaves it randomly initialised (the return value says which).
     /// </summary>
-    public static (ResNet Network, string WeightsSource) Create(BackboneSpec spec, string? weightsPath)
+    internal static (ResNet Network, string WeightsSource) Create(BackboneSpec spec, string? weightsPath)
     {
         var net = new ResNet(spec.Block, spec.Layers);
         try

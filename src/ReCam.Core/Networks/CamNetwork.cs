@@ -8,6 +8,7 @@ namespace ReCam.Networks;
 /// The multi-label CAM classifier: a <see cref="ResNet"/> backbone (output stride 16), global average
 /// pooling and a 1x1 convolution without bias, W1 (<c>classifier.weight</c>, shape [C, D, 1, 1]).
 /// Logits = W1 · GAP(F). The class activation map of class k is W1_k · F at every position.
+/// The network knows which backbone it is (<see cref="Spec"/>), and so how its input must be normalised.
 /// </summary>
 public sealed class CamNetwork : nn.Module<Tensor, Tensor>
 {
@@ -16,15 +17,51 @@ public sealed class CamNetwork : nn.Module<Tensor, Tensor>
     private readonly Conv2d classifier;
 #pragma warning restore IDE1006
 
-    /// <summary>Creates the network around <paramref name="backbone"/> for <paramref name="classCount"/> classes.</summary>
-    public CamNetwork(ResNet backbone, int classCount) : base(nameof(CamNetwork))
+    /// <summary>
+    /// Creates the network with a randomly initialised backbone of <paramref name="spec"/>'s shape (from torch's global
+    /// generator; load weights afterwards) for <paramref name="classCount"/> classes.
+    /// </summary>
+    public CamNetwork(BackboneSpec spec, int classCount) : this(spec, new ResNet(spec.Block, spec.Layers), classCount)
+    {
+    }
+
+    private CamNetwork(BackboneSpec spec, ResNet backbone, int classCount) : base(nameof(CamNetwork))
     {
         if (classCount < 1) throw new ArgumentOutOfRangeException(nameof(classCount), classCount, "At least one class is needed.");
         this.backbone = backbone;
         classifier = nn.Conv2d(backbone.OutputChannels, classCount, 1, bias: false);
         ClassCount = classCount;
+        Spec = spec;
         RegisterComponents();
     }
+
+    /// <summary>
+    /// A network ready to train: the backbone's initial weights from <paramref name="weightsPath"/> (<c>.onnx</c> or a
+    /// PyTorch <c>.pth</c>), else the backbone's bundled weights, else random; random parts drawn from torch's global
+    /// generator seeded with <paramref name="seed"/>, whose previous state is restored afterwards, so other users of the
+    /// generator in the same process see no difference.
+    /// </summary>
+    /// <returns>The network and where its backbone weights came from (a path, or "random initialisation").</returns>
+    public static (CamNetwork Network, string WeightsSource) Create(BackboneSpec spec, int classCount, string? weightsPath, int seed)
+    {
+        using var saved = random.get_rng_state();
+        random.manual_seed(seed);
+        try
+        {
+            var (resnet, source) = BackboneCatalog.Create(spec, weightsPath);
+            return (new CamNetwork(spec, resnet, classCount), source);
+        }
+        finally
+        {
+            random.set_rng_state(saved);
+        }
+    }
+
+    /// <summary>The backbone this network was built as: architecture and input convention.</summary>
+    public BackboneSpec Spec { get; }
+
+    /// <summary>How images must be normalised for this network's backbone.</summary>
+    public InputNormalization Normalization => Spec.Normalization;
 
     /// <summary>Number of foreground classes C.</summary>
     public int ClassCount { get; }

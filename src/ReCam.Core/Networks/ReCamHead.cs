@@ -51,20 +51,36 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
     public bool HasBackgroundClass => background is not null;
 
     /// <summary>
-    /// Sets W2's starting point: <see cref="HeadInitialization.Random"/> keeps PyTorch's default
-    /// (kaiming-uniform, as the official code); <see cref="HeadInitialization.Ones"/> makes W1⊙W2 start equal to
-    /// W1, so product extraction starts as CAM and moves only by what the SCE term teaches W2;
-    /// <see cref="HeadInitialization.Zeros"/> starts from uniform softmax logits with no random component.
+    /// Sets W2's starting point (and its background row's): <see cref="HeadInitialization.Random"/> draws PyTorch's default
+    /// for a 1x1 convolution (uniform in ±1/√D, as the official code) from a private generator seeded with
+    /// <paramref name="seed"/>, so the draw does not depend on torch's global generator, which other components of the same
+    /// process may use; <see cref="HeadInitialization.Ones"/> makes W1⊙W2 start equal to W1, so product extraction starts as
+    /// CAM and moves only by what the SCE term teaches W2; <see cref="HeadInitialization.Zeros"/> starts from uniform softmax
+    /// logits with no random component.
     /// </summary>
-    public void Initialize(HeadInitialization initialization)
+    public void Initialize(HeadInitialization initialization, long seed)
     {
         using var noGrad = no_grad();
         switch (initialization)
         {
             case HeadInitialization.Ones: Weight.fill_(1); background?.weight!.fill_(1); break;
             case HeadInitialization.Zeros: Weight.zero_(); background?.weight!.zero_(); break;
-            case HeadInitialization.Random: break;
+            case HeadInitialization.Random: DrawUniform(seed); break;
             default: throw new ArgumentOutOfRangeException(nameof(initialization), initialization, "Unknown initialisation.");
+        }
+    }
+
+    private void DrawUniform(long seed)
+    {
+        // The offset keeps W2's draw apart from W1's, which CamNetwork.InitializeClassifier draws with the same seed.
+        using var generator = new Generator((ulong)seed + 0x2ECA, device: CPU);
+        foreach (var weight in new[] { Weight, BackgroundWeight })
+        {
+            if (weight is null) continue;
+            using var drawn = empty(weight.shape, dtype: weight.dtype, device: CPU);
+            double bound = 1.0 / Math.Sqrt(weight.shape[1]);
+            drawn.uniform_(-bound, bound, generator); // not nn.init.uniform_: TorchSharp 0.107 ignores its generator argument
+            weight.copy_(drawn);
         }
     }
 
@@ -112,8 +128,8 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Soft masks and class features (recam-method.md §3.2): M_k = ReLU(W1_k·F) / (spatial max + 1e-5), with
-    /// a differentiable max; f_k = mean over pixels of M_k·F, computed as one batched product
+    /// Soft masks and class features (recam-method.md §3.2): M_k = ReLU(W1_k·F) normalised by <see cref="MaxNormalization"/>
+    /// (a differentiable max); f_k = mean over pixels of M_k·F, computed as one batched product
     /// (B,C,hw)×(B,hw,D)/(hw), never as a B×C×D×h×w tensor.
     /// </summary>
     /// <param name="features">Backbone features F (B, D, h, w).</param>
@@ -122,8 +138,7 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
     public static (Tensor Masks, Tensor ClassFeatures) MaskedClassFeatures(Tensor features, Tensor w1)
     {
         using var scope = NewDisposeScope();
-        var cams = nn.functional.relu(nn.functional.conv2d(features, w1));
-        var masks = cams / (cams.amax([2L, 3L], keepdim: true) + 1e-5);
+        var masks = MaxNormalization.Apply(nn.functional.relu(nn.functional.conv2d(features, w1)));
         long hw = features.shape[2] * features.shape[3];
         var classFeatures = bmm(masks.flatten(2), features.flatten(2).transpose(1, 2)) / hw;
         return (masks.MoveToOuterDisposeScope(), classFeatures.MoveToOuterDisposeScope());

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
+using ReCam.Cam;
 using ReCam.Data;
+using ReCam.Training;
 
 namespace ReCam.Pipeline;
 
@@ -7,7 +9,7 @@ namespace ReCam.Pipeline;
 /// The images of one split with their labels, as the steps consume them. Images whose label set is
 /// empty are reported once with a warning and left out of training (they carry no class to localise).
 /// </summary>
-public sealed class DatasetView
+internal sealed class DatasetView
 {
     private DatasetView(VocDataset dataset, IReadOnlyList<string> ids, IReadOnlyDictionary<string, float[]> labels)
     {
@@ -45,9 +47,8 @@ public sealed class DatasetView
     }
 
     /// <summary>The images with at least one label, as training samples (unlabelled ones were reported by <see cref="Open"/>).</summary>
-    public IReadOnlyList<ReCam.Training.TrainingSample> TrainingSamples() =>
-        Ids.Where(id => Labels[id].Any(v => v > 0))
-            .Select(id => new ReCam.Training.TrainingSample(id, Dataset.ImagePath(id), Labels[id])).ToList();
+    public IReadOnlyList<TrainingSample> TrainingSamples() =>
+        Ids.Where(id => Labels[id].Any(v => v > 0)).Select(id => new TrainingSample(id, Dataset.ImagePath(id), Labels[id])).ToList();
 
     /// <summary>0-based indices of the classes present in an image, ascending.</summary>
     public long[] Keys(string id) =>
@@ -56,4 +57,17 @@ public sealed class DatasetView
     /// <summary>The ids of this process's shard: every Count-th id starting at Index (the official interleaving).</summary>
     public IReadOnlyList<string> Shard((int Index, int Count) shard) =>
         Ids.Where((_, i) => i % shard.Count == shard.Index).ToList();
+
+    /// <summary>The maps requests of this process's shard.</summary>
+    public IEnumerable<MapsRequest> MapsRequests((int Index, int Count) shard) =>
+        Shard(shard).Select(id => new MapsRequest(id, Dataset.ImagePath(id), Keys(id)));
+
+    /// <summary>Throws (disposing <paramref name="owned"/>) unless a model trained on <paramref name="modelClasses"/> fits this data set.</summary>
+    public void CheckClasses(string modelPath, IReadOnlyList<string> modelClasses, IDisposable owned)
+    {
+        if (modelClasses.SequenceEqual(ClassNames)) return;
+        owned.Dispose();
+        throw new InvalidDataException(
+            $"Checkpoint '{modelPath}' was trained on classes [{string.Join(", ", modelClasses)}] but the data set has [{string.Join(", ", ClassNames)}].");
+    }
 }

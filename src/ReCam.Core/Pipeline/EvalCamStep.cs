@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using ReCam.Cam;
 using ReCam.Evaluation;
 using ReCam.Imaging;
 using ReCam.IO;
@@ -13,15 +14,19 @@ namespace ReCam.Pipeline;
 /// </summary>
 public static class EvalCamStep
 {
-    /// <summary>The official VOC seed threshold of ReCAM (cam_eval_thres).</summary>
-    public const float DefaultThreshold = 0.21f;
+    /// <summary>The step's name on the command line and in its outputs.</summary>
+    public const string Name = "eval-cam";
 
-    /// <summary>Evaluates the maps in <paramref name="mapsDir"/> (default <c>cams/</c>) and writes <c>metrics/&lt;step&gt;.json</c>.</summary>
-    public static EvaluationReport Run(PipelineSettings settings, ILogger logger, float threshold = DefaultThreshold,
-        string? mapsDir = null, string stepName = "eval-cam", CancellationToken cancellationToken = default)
+    /// <summary>Evaluates the maps in <c>cams/</c> and writes <c>metrics/eval-cam.json</c>.</summary>
+    public static EvaluationReport Run(PipelineSettings settings, EvaluationOptions options, ILogger logger, CancellationToken cancellationToken = default) =>
+        Evaluate(Name, new WorkFolder(settings.WorkDir).Cams, settings, options, logger, cancellationToken);
+
+    /// <summary>Evaluates the maps in <paramref name="dir"/> and writes <c>metrics/&lt;step&gt;.json</c>.</summary>
+    internal static EvaluationReport Evaluate(string stepName, string dir, PipelineSettings settings, EvaluationOptions options, ILogger logger,
+        CancellationToken cancellationToken)
     {
+        options.Validate();
         var work = new WorkFolder(settings.WorkDir);
-        string dir = mapsDir ?? work.Cams;
         var view = DatasetView.Open(settings, logger);
         var withMasks = view.Ids.Where(id => view.Dataset.MaskPath(id) is not null).ToList();
         if (withMasks.Count == 0)
@@ -33,7 +38,7 @@ public static class EvalCamStep
             throw new FileNotFoundException(
                 $"{missing.Count} map file(s) missing in '{dir}' (e.g. {string.Join(", ", missing.Take(5))}); run make-cam for split '{settings.Split}' first.");
 
-        var sweep = new ThresholdSweep(view.ClassNames.Count + 1, threshold);
+        var sweep = new ThresholdSweep(view.ClassNames.Count + 1, options.Threshold);
         foreach (string id in withMasks)
         {
             cancellationToken.ThrowIfCancellationRequested();

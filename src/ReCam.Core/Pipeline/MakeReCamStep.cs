@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using ReCam.Cam;
 using ReCam.Networks;
+using ReCam.Platform;
 using ReCam.Training;
 using TorchSharp;
 
@@ -13,27 +14,28 @@ namespace ReCam.Pipeline;
 /// </summary>
 public static class MakeReCamStep
 {
-    /// <summary>Runs the step with <c>models/recam.ckpt</c> (or <paramref name="checkpoint"/>).</summary>
-    public static int Run(PipelineSettings settings, WeightCombination combination, ILogger logger, string? checkpoint = null,
-        IReadOnlyList<double>? scales = null, CancellationToken cancellationToken = default)
+    /// <summary>The step's name on the command line and in its outputs.</summary>
+    public const string Name = "make-recam";
+
+    /// <summary>Runs the step with <c>models/recam.ckpt</c> (or <see cref="PipelineSettings.Checkpoint"/>); returns the images done.</summary>
+    public static int Run(PipelineSettings settings, ExtractionOptions options, ILogger logger, CancellationToken cancellationToken = default)
     {
+        options.Validate();
         var work = new WorkFolder(settings.WorkDir);
-        string path = checkpoint ?? work.ReCamCheckpoint;
+        string path = settings.Checkpoint ?? work.ReCamCheckpoint;
         var view = DatasetView.Open(settings, logger);
-        var device = Compute.SelectDevice(settings.Device, settings.Threads);
+        var device = ComputeDevice.Select(settings.Device, settings.Threads);
         var (network, head, info) = Checkpoint.LoadReCamNetwork(path);
         using (network)
         using (head)
         {
-            CamModels.CheckClasses(path, info, view.ClassNames, network);
+            view.CheckClasses(path, info.Classes, network);
             network.to(device);
             head.to(device);
             network.eval();
-            using var weight = WeightCombinations.Combine(network.ClassifierWeight, head.Weight, combination).detach();
-            var spec = BackboneCatalog.Get(info.Backbone);
-            var extractor = new CamExtractor(network.Backbone, weight, spec.Normalization, device, scales);
-            logger.LogInformation("make-recam: weights {Combination} from {Path}.", combination, path);
-            return MakeCamStep.ExtractAll(view, settings, extractor, work.ReCams, "make-recam", logger, cancellationToken);
+            using var weight = WeightCombinations.Combine(network.ClassifierWeight, head.Weight, options.Combination).detach();
+            logger.LogInformation("{Step}: weights {Combination} from {Path}.", Name, options.Combination, path);
+            return MakeCamStep.Extract(Name, view, settings, new CamExtractor(network, weight, options.EffectiveScales), work.ReCams, logger, cancellationToken);
         }
     }
 }

@@ -45,6 +45,13 @@ public sealed record PipelineSettings
     /// <summary>Redo outputs that already exist instead of skipping them.</summary>
     public bool Force { get; init; }
 
+    /// <summary>
+    /// The model a step reads (make-cam, train-recam: a CAM checkpoint or a PyTorch <c>.pth</c> read with
+    /// <see cref="Backbone"/>; make-recam: a ReCAM checkpoint); null = the work folder's own (<c>models/cam.ckpt</c>,
+    /// <c>models/recam.ckpt</c>).
+    /// </summary>
+    public string? Checkpoint { get; init; }
+
     /// <summary>The class names in effect.</summary>
     public IReadOnlyList<string> LoadClassNames()
     {
@@ -61,6 +68,8 @@ public sealed record PipelineSettings
         if (Shard.Count < 1 || Shard.Index < 0 || Shard.Index >= Shard.Count)
             throw new ArgumentException($"Invalid shard {Shard.Index}/{Shard.Count}: expected i/N with 0 <= i < N.");
         if (Weights is not null && !File.Exists(Weights)) throw new ArgumentException($"Weights file '{Weights}' does not exist.");
+        if (Checkpoint is not null && !File.Exists(Checkpoint)) throw new FileNotFoundException($"Checkpoint '{Checkpoint}' does not exist.", Checkpoint);
+        if (Threads is < 0 or > 256) throw new ArgumentException($"Threads must be between 0 (all cores) and 256 (got {Threads}).");
         BackboneCatalog.Get(Backbone);
     }
 }

@@ -17,7 +17,11 @@ namespace ReCam.Platform
     /// replaces the file atomically (temporary file, then rename) and does nothing off Linux or where the
     /// host libstdc++ already provides the versions.
     /// </remarks>
+#if RECAM_LIBRARY
+    internal static class ElfVersionPatcher
+#else
     public static class ElfVersionPatcher
+#endif
     {
         /// <summary>File name of TorchSharp's native bridge library on Linux.</summary>
         public const string TorchSharpNativeFileName = "libLibTorchSharp.so";

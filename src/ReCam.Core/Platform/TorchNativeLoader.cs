@@ -6,7 +6,7 @@ namespace ReCam.Platform;
 /// Patches TorchSharp's native library, if needed, before any code of this assembly touches torch.
 /// Runs automatically when ReCam.Core is loaded; the build performs the same patch on build outputs.
 /// </summary>
-public static class TorchNativeLoader
+internal static class TorchNativeLoader
 {
     private static int _done;
 

@@ -1,6 +1,5 @@
 using ReCam.Networks;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace ReCam.Training;
@@ -16,48 +15,35 @@ public static class CamTrainer
     /// <summary>Trains <paramref name="network"/> in place.</summary>
     /// <param name="network">The network, already on <paramref name="device"/>.</param>
     /// <param name="samples">Training images and labels.</param>
-    /// <param name="normalization">The backbone's input convention.</param>
-    /// <param name="options">Training options.</param>
+    /// <param name="options">Training options (validated here; learning rates resolved from the network's backbone).</param>
     /// <param name="device">Device to train on.</param>
-    /// <param name="startEpoch">Epochs already done (resume), 0 for a fresh run.</param>
-    /// <param name="epochEnd">Called after each epoch (checkpointing).</param>
-    /// <param name="progress">Per-step progress.</param>
-    /// <param name="cancellationToken">Stops between steps.</param>
-    public static void Train(CamNetwork network, IReadOnlyList<TrainingSample> samples, InputNormalization normalization,
-        CamTrainingOptions options, Device device, int startEpoch = 0, Action<int>? epochEnd = null,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <param name="hooks">Progress, epoch callback (checkpointing), resume point and cancellation.</param>
+    /// <exception cref="InvalidOptionException">An option is invalid.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    public static void Train(CamNetwork network, IReadOnlyList<TrainingSample> samples, CamTrainingOptions options, Device device,
+        TrainingHooks? hooks = null)
     {
         options.Validate();
-        var (min, max) = options.EffectiveResizeLong;
-        var loop = new TrainingLoop(samples, network.ClassCount, new ClassificationAugmentation(options.Crop, min, max, normalization),
+        var loop = new TrainingLoop(samples, network.ClassCount, ClassificationAugmentation.For(options, network.Normalization),
             options.BatchSize, options.Epochs, options.Seed, device);
-
         network.FreezeStem();
         network.train();
-        var groups = new[]
-        {
-            new SGD.ParamGroup(network.BackboneTrainableParameters(), lr: options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay),
-            new SGD.ParamGroup(network.ClassifierParameters(), lr: options.ClassifierLearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay),
-        };
-        double[] baseRates = [options.LearningRate, options.ClassifierLearningRate];
-        using var optimizer = optim.SGD(groups, options.LearningRate, options.Momentum);
+        double lr = options.LearningRateFor(network.Spec);
+        using var optimizer = new PolyOptimizer(
+            [(network.BackboneTrainableParameters(), lr), (network.ClassifierParameters(), options.ClassifierLearningRateFor(network.Spec))], options);
 
-        loop.Run(startEpoch, (images, labels, step) =>
+        loop.Run((images, labels, step) =>
         {
-            double factor = PolySchedule.Factor(step, loop.TotalSteps, options.PolyPower);
-            int g = 0;
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = baseRates[g++] * factor;
-            optimizer.zero_grad();
-            var logits = network.call(images);
-            var loss = nn.functional.binary_cross_entropy_with_logits(logits, labels);
+            double rate = optimizer.Prepare(step, loop.TotalSteps);
+            var loss = nn.functional.binary_cross_entropy_with_logits(network.call(images), labels);
             float value = loss.item<float>();
             if (!float.IsFinite(value))
                 throw new TrainingDivergedException(
-                    $"train-cam diverged at step {step + 1} of {loop.TotalSteps} (loss {value}); lower the learning rate (--lr, now {options.LearningRate}).");
+                    $"train-cam diverged at step {step + 1} of {loop.TotalSteps} (loss {value}); lower the learning rate (--lr / LearningRate, now {lr}).");
             loss.backward();
-            optimizer.step();
-            return new StepResult(value, new Dictionary<string, double> { ["lr"] = baseRates[0] * factor });
-        }, epoch => epochEnd?.Invoke(epoch), progress, cancellationToken);
+            optimizer.Step();
+            return new StepMetrics(value, rate);
+        }, hooks ?? new TrainingHooks());
         network.eval();
     }
 }

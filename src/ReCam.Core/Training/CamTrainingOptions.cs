@@ -1,56 +1,53 @@
+using System.Globalization;
+using ReCam.Networks;
+
 namespace ReCam.Training;
 
 /// <summary>
-/// Options of train-cam. Defaults are the official ReCAM VOC settings (recam-method.md §4), except the
-/// crop, which defaults to 512 like the official code and should be set to the image size for small data.
+/// Options of train-cam. Defaults are the official ReCAM VOC settings, except the learning rate, which depends on the
+/// backbone (<see cref="BackboneSpec.CamLearningRate"/>) and is resolved from it by <see cref="LearningRateFor"/>.
 /// </summary>
-public sealed record CamTrainingOptions
+public sealed record CamTrainingOptions : TrainingOptions
 {
-    /// <summary>Epochs (official: 5).</summary>
-    public int Epochs { get; init; } = 5;
+    /// <summary>Default epochs (official: 5).</summary>
+    public const int DefaultEpochs = 5;
 
-    /// <summary>Images per step (official: 16).</summary>
-    public int BatchSize { get; init; } = 16;
+    /// <summary>The classifier W1 learns this many times faster than the backbone (official: 10).</summary>
+    public const double ClassifierRateMultiplier = 10;
 
-    /// <summary>Square training crop (official: 512).</summary>
-    public int Crop { get; init; } = 512;
+    /// <summary>Epochs.</summary>
+    public int Epochs { get; init; } = DefaultEpochs;
 
-    /// <summary>Random long-side resize range; null = 0.625·crop .. 1.25·crop (320..640 for crop 512).</summary>
-    public (int Min, int Max)? ResizeLong { get; init; }
+    /// <summary>Backbone learning rate; null = the backbone's own default (<see cref="BackboneSpec.CamLearningRate"/>).</summary>
+    public double? LearningRate { get; init; }
 
-    /// <summary>Learning rate of the backbone (official: 0.1).</summary>
-    public double LearningRate { get; init; } = 0.1;
+    /// <summary>Classifier (W1) learning rate; null = <see cref="ClassifierRateMultiplier"/> × the backbone's.</summary>
+    public double? ClassifierLearningRate { get; init; }
 
-    /// <summary>Learning rate of the classifier W1 (official: 1.0, ten times the backbone's).</summary>
-    public double ClassifierLearningRate { get; init; } = 1.0;
+    /// <summary>The backbone learning rate in effect for <paramref name="backbone"/>.</summary>
+    public double LearningRateFor(BackboneSpec backbone) => LearningRate ?? backbone.CamLearningRate;
 
-    /// <summary>L2 weight decay of every group (official: 1e-4).</summary>
-    public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>The classifier learning rate in effect for <paramref name="backbone"/>.</summary>
+    public double ClassifierLearningRateFor(BackboneSpec backbone) => ClassifierLearningRate ?? ClassifierRateMultiplier * LearningRateFor(backbone);
 
-    /// <summary>
-    /// SGD momentum. The official PolyOptimizer passes the weight decay into SGD's momentum slot, so the
-    /// momentum actually used is 1e-4 (practically plain SGD); that quirk is the faithful default.
-    /// </summary>
-    public double Momentum { get; init; } = 1e-4;
-
-    /// <summary>Power of the poly schedule (official: 0.9).</summary>
-    public double PolyPower { get; init; } = 0.9;
-
-    /// <summary>Random seed (shuffling, augmentation, classifier initialisation).</summary>
-    public int Seed { get; init; }
-
-    /// <summary>The resize range in effect.</summary>
-    public (int Min, int Max) EffectiveResizeLong => ResizeLong ?? ClassificationAugmentation.DefaultResizeLong(Crop);
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
-    public void Validate()
+    /// <inheritdoc />
+    public override void Validate()
     {
-        if (Epochs < 1) throw new ArgumentException($"Epochs must be at least 1 (got {Epochs}).");
-        if (BatchSize < 1) throw new ArgumentException($"Batch size must be at least 1 (got {BatchSize}).");
-        if (Crop < 16) throw new ArgumentException($"Crop must be at least 16 pixels (got {Crop}).");
-        var (min, max) = EffectiveResizeLong;
-        if (min < 1 || max < min) throw new ArgumentException($"Resize range {min}..{max} is invalid.");
-        if (LearningRate < 0 || ClassifierLearningRate < 0 || WeightDecay < 0 || Momentum < 0)
-            throw new ArgumentException("Learning rates, weight decay and momentum must be non-negative.");
+        if (Epochs < 1) throw new InvalidOptionException(nameof(Epochs), $"must be at least 1 (got {Epochs})");
+        base.Validate();
+        if (LearningRate is { } lr) CheckNonNegative(nameof(LearningRate), lr);
+        if (ClassifierLearningRate is { } clr) CheckNonNegative(nameof(ClassifierLearningRate), clr);
+    }
+
+    /// <summary>The options with the learning rates resolved for <paramref name="backbone"/>, as text.</summary>
+    internal Dictionary<string, string> Describe(BackboneSpec backbone)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var d = Describe();
+        d["epochs"] = Epochs.ToString(c);
+        d["lr"] = LearningRateFor(backbone).ToString(c);
+        d["classifierLr"] = ClassifierLearningRateFor(backbone).ToString(c);
+        d["polyPower"] = PolyPower.ToString(c);
+        return d;
     }
 }

@@ -47,8 +47,6 @@ public static class Checkpoint
     public const int CurrentFormatVersion = 1;
 
     private const string InfoEntry = "checkpoint.json";
-    /// <summary>The <see cref="CheckpointInfo.Options"/> key that says the re-activation head has a background row.</summary>
-    public const string BackgroundClassOption = "backgroundClass";
 
     private const string WeightsEntry = "weights.bin";
     private const string HeadEntry = "recam-head.bin";
@@ -80,7 +78,7 @@ public static class Checkpoint
     public static (CamNetwork Network, ReCamHead Head, CheckpointInfo Info) LoadReCamNetwork(string path)
     {
         var (network, info) = LoadCamNetwork(path);
-        bool background = info.Options.TryGetValue(BackgroundClassOption, out string? flag) && flag == "true";
+        bool background = info.Options.TryGetValue(ReCamTrainingOptions.BackgroundClassKey, out string? flag) && flag == "true";
         var head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount, background);
         try
         {
@@ -118,8 +116,7 @@ public static class Checkpoint
     {
         using var zip = OpenZip(path);
         var info = ReadInfo(zip, path);
-        var spec = BackboneCatalog.Get(info.Backbone);
-        var network = new CamNetwork(new ResNet(spec.Block, spec.Layers), info.Classes.Count);
+        var network = new CamNetwork(BackboneCatalog.Get(info.Backbone), info.Classes.Count);
         try
         {
             LoadWeights(zip, path, network, strict: true);
@@ -132,23 +129,34 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>Whether <paramref name="path"/> names a PyTorch state dict (<c>.pth</c> or <c>.pt</c>) rather than one of our checkpoints.</summary>
+    public static bool IsPyTorchFile(string path) =>
+        path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
-    /// Loads an official PyTorch CAM checkpoint (a state dict such as ReCAM's <c>res50_cam.pth</c>, with
-    /// its aliased keys) into a new CAM network of the given backbone and classes.
+    /// Loads the CAM network (backbone + W1) a step continues from: one of our checkpoints (cam or recam; its own backbone
+    /// and classes), or a PyTorch state dict (<c>.pth</c>/<c>.pt</c>, such as the official <c>res50_cam.pth</c> with its
+    /// aliased keys) read as <paramref name="pytorchBackbone"/> with <paramref name="pytorchClasses"/>.
     /// </summary>
-    public static CamNetwork LoadPyTorchCamNetwork(string path, string backbone, IReadOnlyList<string> classes)
+    /// <returns>The network and its class names.</returns>
+    public static (CamNetwork Network, IReadOnlyList<string> Classes) LoadAnyCamNetwork(string path, string pytorchBackbone,
+        IReadOnlyList<string> pytorchClasses)
     {
-        var spec = BackboneCatalog.Get(backbone);
-        var network = new CamNetwork(new ResNet(spec.Block, spec.Layers), classes.Count);
+        if (!IsPyTorchFile(path))
+        {
+            var (network, info) = LoadCamNetwork(path);
+            return (network, info.Classes);
+        }
+        var pytorch = new CamNetwork(BackboneCatalog.Get(pytorchBackbone), pytorchClasses.Count);
         var state = StateDictImport.ReadPth(path);
         try
         {
-            StateDictImport.Load(network, state, StateDictImport.BackboneCandidates, path);
-            return network;
+            StateDictImport.Load(pytorch, state, StateDictImport.BackboneCandidates, path);
+            return (pytorch, pytorchClasses);
         }
         catch
         {
-            network.Dispose();
+            pytorch.Dispose();
             throw;
         }
         finally

@@ -14,11 +14,14 @@ namespace ReCam.Training;
 /// <param name="ResizeLongMin">Smallest long side of the random resize (320 for crop 512).</param>
 /// <param name="ResizeLongMax">Largest long side of the random resize (640 for crop 512).</param>
 /// <param name="Normalization">The backbone's input convention.</param>
-public sealed record ClassificationAugmentation(int Crop, int ResizeLongMin, int ResizeLongMax, InputNormalization Normalization)
+internal sealed record ClassificationAugmentation(int Crop, int ResizeLongMin, int ResizeLongMax, InputNormalization Normalization)
 {
-    /// <summary>The official ratio of the resize range to the crop (320..640 for 512), for other crop sizes.</summary>
-    public static (int Min, int Max) DefaultResizeLong(int crop) =>
-        ((int)Math.Round(crop * 0.625, MidpointRounding.ToEven), (int)Math.Round(crop * 1.25, MidpointRounding.ToEven));
+    /// <summary>The augmentation <paramref name="options"/> describe for a network with input convention <paramref name="normalization"/>.</summary>
+    public static ClassificationAugmentation For(TrainingOptions options, InputNormalization normalization)
+    {
+        var (min, max) = options.EffectiveResizeLong;
+        return new ClassificationAugmentation(options.Crop, min, max, normalization);
+    }
 
     /// <summary>Writes one augmented sample (3, Crop, Crop) into <paramref name="destination"/> (CHW).</summary>
     public void Apply(RgbImage image, Random random, Span<float> destination)

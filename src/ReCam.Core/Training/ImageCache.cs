@@ -7,7 +7,7 @@ namespace ReCam.Training;
 /// Decodes training images on demand and keeps them decoded while the total stays under a byte budget,
 /// so small datasets are decoded once per run and large ones stream from disk.
 /// </summary>
-public sealed class ImageCache(long budgetBytes = 2L << 30)
+internal sealed class ImageCache(long budgetBytes = 2L << 30)
 {
     private readonly ConcurrentDictionary<string, RgbImage> _images = new(StringComparer.Ordinal);
     private long _bytes;

@@ -1,6 +1,5 @@
 using ReCam.Networks;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace ReCam.Training;
@@ -14,43 +13,40 @@ namespace ReCam.Training;
 public static class ReCamTrainer
 {
     /// <summary>Trains <paramref name="network"/> and <paramref name="head"/> in place (both on <paramref name="device"/>).</summary>
-    public static void Train(CamNetwork network, ReCamHead head, IReadOnlyList<TrainingSample> samples, InputNormalization normalization,
-        ReCamTrainingOptions options, Device device, int startEpoch = 0, Action<int>? epochEnd = null,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <param name="network">The CAM network to re-activate.</param>
+    /// <param name="head">The re-activation head W2, initialised (<see cref="ReCamHead.Initialize"/>).</param>
+    /// <param name="samples">Training images and labels.</param>
+    /// <param name="options">Training options (validated here).</param>
+    /// <param name="device">Device to train on.</param>
+    /// <param name="hooks">Progress, epoch callback (checkpointing), resume point and cancellation.</param>
+    /// <exception cref="InvalidOptionException">An option is invalid.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    public static void Train(CamNetwork network, ReCamHead head, IReadOnlyList<TrainingSample> samples, ReCamTrainingOptions options, Device device,
+        TrainingHooks? hooks = null)
     {
         options.Validate();
-        var (min, max) = options.EffectiveResizeLong;
-        int warmup = options.HeadWarmupEpochs;
-        var loop = new TrainingLoop(samples, network.ClassCount, new ClassificationAugmentation(options.Crop, min, max, normalization),
-            options.BatchSize, warmup + options.Epochs, options.Seed, device);
-        long warmupSteps = warmup * loop.StepsPerEpoch;
+        var loop = new TrainingLoop(samples, network.ClassCount, ClassificationAugmentation.For(options, network.Normalization),
+            options.BatchSize, options.TotalEpochs, options.Seed, device);
+        long warmupSteps = options.HeadWarmupEpochs * loop.StepsPerEpoch;
         long jointSteps = options.Epochs * loop.StepsPerEpoch;
 
         network.FreezeStem();
         network.train();
         head.train();
-        var groups = new[]
-        {
-            new SGD.ParamGroup(network.BackboneTrainableParameters(), lr: options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay),
-            new SGD.ParamGroup(network.ClassifierParameters(), lr: options.ClassifierLearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay),
-            new SGD.ParamGroup(head.parameters(), lr: options.HeadLearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay),
-        };
-        double[] baseRates = [options.LearningRate, options.ClassifierLearningRate, options.HeadLearningRate];
-        using var optimizer = optim.SGD(groups, options.LearningRate, options.Momentum);
+        const int headGroup = 2;
+        using var optimizer = new PolyOptimizer(
+        [
+            (network.BackboneTrainableParameters(), options.LearningRate), (network.ClassifierParameters(), options.ClassifierLearningRate),
+            (head.parameters(), options.HeadLearningRate),
+        ], options);
 
-        loop.Run(startEpoch, (images, labels, step) =>
+        loop.Run((images, labels, step) =>
         {
             bool warming = step < warmupSteps;
-            double factor = warming
-                ? PolySchedule.Factor(step, warmupSteps, options.PolyPower)
-                : PolySchedule.Factor(step - warmupSteps, jointSteps, options.PolyPower);
-            int g = 0;
-            foreach (var group in optimizer.ParamGroups)
-            {
-                group.LearningRate = warming && g < 2 ? 0 : baseRates[g] * factor;
-                g++;
-            }
-            optimizer.zero_grad();
+            // Each phase has its own poly schedule; during the warm-up only W2 learns.
+            double rate = warming
+                ? optimizer.Prepare(step, warmupSteps, headGroup, g => g != headGroup)
+                : optimizer.Prepare(step - warmupSteps, jointSteps, headGroup);
             Tensor features;
             if (warming)
             {
@@ -70,13 +66,9 @@ public static class ReCamTrainer
             if (!float.IsFinite(value))
                 throw new TrainingDivergedException($"train-recam diverged at step {step + 1} of {loop.TotalSteps} (loss {value}); lower the learning rates.");
             loss.backward();
-            optimizer.step();
-            return new StepResult(value, new Dictionary<string, double>
-            {
-                ["bce"] = bce.item<float>(), ["sce"] = sce.item<float>(), ["accuracy"] = accuracy,
-                ["lr"] = baseRates[2] * factor, ["warmup"] = warming ? 1 : 0,
-            });
-        }, epoch => epochEnd?.Invoke(epoch), progress, cancellationToken);
+            optimizer.Step();
+            return new StepMetrics(value, rate, bce.item<float>(), sce.item<float>(), accuracy, warming);
+        }, hooks ?? new TrainingHooks());
         network.eval();
         head.eval();
     }

@@ -10,7 +10,7 @@ namespace ReCam.Training;
 /// thread while the current step runs. Randomness of epoch e depends only on (seed, e), so a run resumed
 /// from an epoch checkpoint sees the same batches as an uninterrupted one.
 /// </summary>
-public sealed class TrainingLoop
+internal sealed class TrainingLoop
 {
     private readonly IReadOnlyList<TrainingSample> _samples;
     private readonly ClassificationAugmentation _augmentation;
@@ -57,16 +57,13 @@ public sealed class TrainingLoop
     /// <summary>Steps of the whole run (the poly schedule's max_step).</summary>
     public long TotalSteps => StepsPerEpoch * Epochs;
 
-    /// <summary>Runs epochs <paramref name="startEpoch"/>+1 .. Epochs.</summary>
-    /// <param name="startEpoch">Number of epochs already done (0 for a fresh run).</param>
+    /// <summary>Runs epochs <see cref="TrainingHooks.StartEpoch"/>+1 .. Epochs.</summary>
     /// <param name="step">Does one optimisation step on (images, labels) at the given 0-based global step.</param>
-    /// <param name="epochEnd">Called after each epoch with its 1-based number.</param>
-    /// <param name="progress">Receives one report per step.</param>
-    /// <param name="cancellationToken">Stops the run between steps.</param>
-    public void Run(int startEpoch, Func<Tensor, Tensor, long, StepResult> step, Action<int> epochEnd,
-        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    /// <param name="hooks">Progress per step, the epoch means after each epoch, the epoch to resume after, cancellation.</param>
+    public void Run(Func<Tensor, Tensor, long, StepMetrics> step, TrainingHooks hooks)
     {
-        for (int epoch = startEpoch + 1; epoch <= Epochs; epoch++)
+        var epochMeans = new EpochAccumulator();
+        for (int epoch = hooks.StartEpoch + 1; epoch <= Epochs; epoch++)
         {
             var random = new Random(EpochSeed(Seed, epoch));
             var order = Enumerable.Range(0, _samples.Count).ToArray();
@@ -76,24 +73,25 @@ public sealed class TrainingLoop
             Task<(float[] Images, float[] Labels)> next = Task.Run(() => MakeBatch(order, 0, random));
             for (int b = 0; b < StepsPerEpoch; b++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                hooks.CancellationToken.ThrowIfCancellationRequested();
                 var batch = next.GetAwaiter().GetResult();
                 if (b + 1 < StepsPerEpoch)
                 {
                     int nextIndex = b + 1;
                     next = Task.Run(() => MakeBatch(order, nextIndex, random));
                 }
-                StepResult result;
+                StepMetrics metrics;
                 using (var scope = NewDisposeScope())
                 {
                     var images = tensor(batch.Images, [BatchSize, 3, _augmentation.Crop, _augmentation.Crop]).to(Device);
                     var labels = tensor(batch.Labels, [BatchSize, _classCount]).to(Device);
-                    result = step(images, labels, firstStep + b);
+                    metrics = step(images, labels, firstStep + b);
                 }
+                epochMeans.Add(metrics);
                 double ips = (b + 1) * BatchSize / Math.Max(1e-9, watch.Elapsed.TotalSeconds);
-                progress?.Report(new TrainingProgress(epoch, Epochs, firstStep + b + 1, TotalSteps, result.Loss, ips, result.Metrics));
+                hooks.Progress?.Report(new TrainingProgress(epoch, Epochs, firstStep + b + 1, TotalSteps, ips, metrics));
             }
-            epochEnd(epoch);
+            hooks.EpochEnd?.Invoke(epochMeans.Finish(epoch, Epochs, watch.Elapsed.TotalSeconds));
         }
     }
 

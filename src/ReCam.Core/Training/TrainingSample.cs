@@ -21,19 +21,3 @@ public sealed record TrainingSample(string Id, string ImagePath, float[] Labels)
     /// <summary>The decoded image when the sample was created in memory; null to decode <see cref="ImagePath"/>.</summary>
     public RgbImage? Image { get; }
 }
-
-/// <summary>Progress of a training run, reported once per step.</summary>
-/// <param name="Epoch">1-based epoch.</param>
-/// <param name="Epochs">Number of epochs.</param>
-/// <param name="Step">1-based global step just finished.</param>
-/// <param name="TotalSteps">Steps of the whole run.</param>
-/// <param name="Loss">Loss of this step.</param>
-/// <param name="ImagesPerSecond">Training throughput over the current epoch so far.</param>
-/// <param name="Metrics">Further named values of this step (loss parts, accuracy, learning rate).</param>
-public sealed record TrainingProgress(int Epoch, int Epochs, long Step, long TotalSteps, double Loss, double ImagesPerSecond,
-    IReadOnlyDictionary<string, double> Metrics);
-
-/// <summary>What a training step reports back to the loop.</summary>
-/// <param name="Loss">Total loss.</param>
-/// <param name="Metrics">Further named values (may be empty).</param>
-public sealed record StepResult(double Loss, IReadOnlyDictionary<string, double> Metrics);

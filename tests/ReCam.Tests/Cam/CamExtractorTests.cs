@@ -1,6 +1,7 @@
 using ReCam.Cam;
 using ReCam.Imaging;
 using ReCam.Networks;
+using ReCam.Tests.Networks;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ public class CamExtractorTests
     private static (CamNetwork Net, RgbImage Image) Setup(int width = 45, int height = 37)
     {
         random.manual_seed(11);
-        var net = new CamNetwork(new ResNet(ResNetBlock.Basic, [1, 1, 1, 1]), 4);
+        var net = new CamNetwork(TestBackbones.Tiny, 4);
         net.eval();
         var rng = new Random(5);
         var pixels = new byte[width * height * 3];
@@ -25,7 +26,7 @@ public class CamExtractorTests
     {
         var (net, image) = Setup();
         using var _ = net;
-        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU);
+        var extractor = new CamExtractor(net, net.ClassifierWeight);
         var maps = extractor.Extract(image, [0, 2, 3]);
         Assert.Equal(new long[] { 0, 2, 3 }, maps.Keys);
         Assert.Equal((10, 12), (maps.CamHeight, maps.CamWidth)); // ceil(37/4), ceil(45/4)
@@ -45,7 +46,7 @@ public class CamExtractorTests
     {
         var (net, image) = Setup();
         using var _ = net;
-        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU);
+        var extractor = new CamExtractor(net, net.ClassifierWeight);
         var all = extractor.Extract(image, [0, 1, 2, 3]);
         var some = extractor.Extract(image, [1, 3]);
         Assert.Equal(all.HighResPlane(1).ToArray(), some.HighResPlane(0).ToArray(), new Tolerance(1e-5f));
@@ -58,7 +59,7 @@ public class CamExtractorTests
         // Extraction sums each scale's map with the map of its mirror image, so it is exactly flip-equivariant.
         var (net, image) = Setup(48, 32);
         using var _ = net;
-        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU, [1.0]);
+        var extractor = new CamExtractor(net, net.ClassifierWeight, [1.0]);
         var maps = extractor.Extract(image, [1]);
         var flipped = extractor.Extract(image.FlipHorizontal(), [1]);
         var a = maps.HighResPlane(0).ToArray();
@@ -73,7 +74,7 @@ public class CamExtractorTests
     {
         var (net, image) = Setup();
         using var _ = net;
-        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU);
+        var extractor = new CamExtractor(net, net.ClassifierWeight);
         var empty = extractor.Extract(image, []);
         Assert.Equal(0, empty.Count);
         Assert.Equal((37, 45), (empty.Height, empty.Width));
@@ -86,7 +87,7 @@ public class CamExtractorTests
     {
         var (net, image) = Setup(32, 32);
         using var _ = net;
-        var extractor = new CamExtractor(net.Backbone, net.ClassifierWeight, InputNormalization.Torchvision, CPU, [1.0]);
+        var extractor = new CamExtractor(net, net.ClassifierWeight, [1.0]);
         var maps = extractor.Extract(image, [2]);
         // 32x32 input -> 2x2 feature map -> stride-4 grid 8x8: recompute the 2x2 map independently.
         var chw = new float[3 * 32 * 32];

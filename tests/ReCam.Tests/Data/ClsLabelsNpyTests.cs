@@ -60,31 +60,38 @@ public class ClsLabelsNpyTests
         Assert.Equal("2011_003276", ClsLabelsNpy.DecodeId(2011003276));
     }
 
-    [Fact]
-    public void Read_UnsupportedOpcode_NamesFileAndOpcode()
+    [Theory]
+    [InlineData((byte)'G', "corrupt pickle")]           // BINFLOAT, whose 8-byte argument runs past the end
+    [InlineData((byte)0xFF, "invalid pickle opcode: 255")]
+    public void Read_CorruptPickle_NamesFileAndProblem(byte opcode, string problem)
     {
         byte[] bytes = File.ReadAllBytes(Fixture("cls_labels_p3.npy"));
         int stop = Array.LastIndexOf(bytes, (byte)'.');
-        bytes[stop - 1] = (byte)'G';          // the BUILD before STOP becomes BINFLOAT, which numpy never emits here
+        bytes[stop - 1] = opcode;             // replaces the BUILD before STOP
         using var dir = new TempDir();
         string path = dir.File("bad.npy");
         File.WriteAllBytes(path, bytes);
         var e = Assert.Throws<InvalidDataException>(() => ClsLabelsNpy.Read(path));
         Assert.Contains(path, e.Message);
-        Assert.Contains("opcode 0x47 'G'", e.Message);
+        Assert.Contains(problem, e.Message);
     }
 
-    [Fact]
-    public void Read_ForeignGlobal_IsRejectedWithoutRunningIt()
+    [Theory]
+    [InlineData("_codecs\nencode\n", "os\nsystem\n", "os.system")]       // called with arguments (REDUCE)
+    [InlineData("_codecs\nencode\n", "builtins\neval\n", "builtins.eval")]
+    [InlineData("numpy\nndarray\n", "os\nsystem\n", "os.system")]        // only passed as an argument
+    public void Read_ForeignGlobal_IsRejectedWithoutRunningIt(string global, string foreign, string named)
     {
         byte[] bytes = File.ReadAllBytes(Fixture("cls_labels_p2.npy"));
-        string text = Encoding.Latin1.GetString(bytes).Replace("_codecs\nencode\n", "os\nsystem\n", StringComparison.Ordinal);
+        string text = Encoding.Latin1.GetString(bytes);
+        Assert.Contains(global, text);
+        text = text.Replace(global, foreign, StringComparison.Ordinal);
         using var dir = new TempDir();
         string path = dir.File("evil.npy");
         File.WriteAllBytes(path, Encoding.Latin1.GetBytes(text));
         var e = Assert.Throws<InvalidDataException>(() => ClsLabelsNpy.Read(path));
         Assert.Contains(path, e.Message);
-        Assert.Contains("os.system", e.Message);
+        Assert.Contains(named, e.Message);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using ReCam.Data;
+using ReCam.Scenes;
 using SkiaSharp;
 using Xunit;
 

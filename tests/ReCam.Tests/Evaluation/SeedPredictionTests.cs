@@ -1,5 +1,5 @@
+using ReCam.Cam;
 using ReCam.Evaluation;
-using ReCam.IO;
 using Xunit;
 
 namespace ReCam.Tests.Evaluation;

@@ -1,6 +1,6 @@
 using System.Text.Json;
+using ReCam.Cam;
 using ReCam.Evaluation;
-using ReCam.IO;
 using Xunit;
 
 namespace ReCam.Tests.Evaluation;

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using ReCam.Cam;
 using ReCam.IO;
 using Xunit;
 

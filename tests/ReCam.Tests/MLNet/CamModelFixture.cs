@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using ReCam.Data;
 using ReCam.MLNet;
+using ReCam.Scenes;
 using Xunit;
 
 namespace ReCam.Tests.MLNet;

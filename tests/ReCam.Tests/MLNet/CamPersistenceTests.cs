@@ -41,7 +41,8 @@ public sealed class CamPersistenceTests(CamModelFixture fixture)
             string zip = Path.Combine(dir, "cam.zip"), dump = Path.Combine(dir, "dump.bin");
             fixture.Ml.Model.Save(fixture.Model, fixture.Data.Schema, zip);
             var paths = fixture.Rows.Take(4).Select(r => r.ImagePath).ToArray();
-            byte[] expected = CamOutputDump.Dump(fixture.Model.Transform(CamOutputDump.Rows(fixture.Ml, paths)));
+            var rows = OutputDump.Rows(fixture.Ml, paths);
+            byte[] expected = OutputDump.Dump(fixture.Model.Transform(rows), rows.Schema);
 
             await LoadCheckTool.RunAsync(new[] { zip, dump }.Concat(paths));
 
@@ -125,7 +126,7 @@ public sealed class CamPersistenceTests(CamModelFixture fixture)
             using var image = MLImage.CreateFromFile(fixture.Rows[1].ImagePath);
             var prediction = engine.Predict(new InMemoryImage { Image = image });
 
-            var viaFile = fixture.Model.Transform(CamOutputDump.Rows(fixture.Ml, [fixture.Rows[1].ImagePath]));
+            var viaFile = fixture.Model.Transform(OutputDump.Rows(fixture.Ml, [fixture.Rows[1].ImagePath]));
             Assert.Equal(viaFile.GetColumn<float[]>("CamScores").Single(), prediction.CamScores);
             Assert.Equal(viaFile.GetColumn<uint[]>("CamClasses").Single(), prediction.CamClasses);
             Assert.Equal(viaFile.GetColumn<float[]>("Cam").Single(), prediction.Cam);

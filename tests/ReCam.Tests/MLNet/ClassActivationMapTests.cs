@@ -168,8 +168,9 @@ public sealed class ClassActivationMapTests(CamModelFixture fixture)
         var ml = new MLContext(seed: 1);
         using var again = fixture.Pipeline(ml).Fit(ml.Data.LoadFromEnumerable(fixture.Rows));
         var paths = fixture.Rows.Take(2).Select(r => r.ImagePath).ToArray();
-        byte[] first = CamOutputDump.Dump(fixture.Model.Transform(CamOutputDump.Rows(fixture.Ml, paths)));
-        byte[] second = CamOutputDump.Dump(again.Transform(CamOutputDump.Rows(ml, paths)));
+        var rows = OutputDump.Rows(fixture.Ml, paths);
+        byte[] first = OutputDump.Dump(fixture.Model.Transform(rows), rows.Schema);
+        byte[] second = OutputDump.Dump(again.Transform(rows), rows.Schema);
         Assert.True(first.AsSpan().SequenceEqual(second), "two fits with MLContext seed 1 differ");
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ReCam.Cam;
 using ReCam.MLNet;
 using ReCam.MLNet.LoadCheck;
 using ReCam.Networks;
@@ -79,7 +80,7 @@ public sealed class ReactivationTests(CamModelFixture fixture)
         var network = cam.CloneNetwork();
         var head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount);
         using (torch.no_grad()) head.Weight.fill_(1f);
-        var info = cam.Info with { Columns = CamColumnNames.FromBaseName("ReCam") };
+        var info = cam.Info with { Columns = MapColumnNames.FromBaseName("ReCam") };
         using var ones = new ReactivatedClassActivationMapTransformer(fixture.Ml, network, head, info, WeightCombination.Product, torch.CPU);
         var output = ones.Transform(fixture.Model.Transform(fixture.Data));
         foreach (string column in new[] { "", "Stride4", "Scores" })
@@ -183,9 +184,9 @@ public sealed class ReactivationTests(CamModelFixture fixture)
         var ml = new MLContext(seed: 1); // the fixture's seed
         using var again = fixture.ReCamEstimator(ml).Fit(fixture.Model.Transform(fixture.Data));
         var paths = fixture.Rows.Take(2).Select(r => r.ImagePath).ToArray();
-        var cam = fixture.Model.Transform(CamOutputDump.Rows(fixture.Ml, paths));
-        byte[] first = CamOutputDump.Dump(fixture.ReCamModel.Transform(cam), "ReCam");
-        byte[] second = CamOutputDump.Dump(again.Transform(cam), "ReCam");
+        var cam = fixture.Model.Transform(OutputDump.Rows(fixture.Ml, paths));
+        byte[] first = OutputDump.Dump(fixture.ReCamModel.Transform(cam), cam.Schema);
+        byte[] second = OutputDump.Dump(again.Transform(cam), cam.Schema);
         Assert.True(first.AsSpan().SequenceEqual(second), "two re-activations with MLContext seed 1 differ");
     }
 
@@ -208,8 +209,9 @@ public sealed class ReactivationTests(CamModelFixture fixture)
             var chain = fixture.Model.Append(fixture.ReCamModel);
             fixture.Ml.Model.Save(chain, fixture.Data.Schema, zip);
             var paths = fixture.Rows.Take(3).Select(r => r.ImagePath).ToArray();
-            byte[] expected = CamOutputDump.Dump(chain.Transform(CamOutputDump.Rows(fixture.Ml, paths)), "Cam", "ReCam");
-            await LoadCheckTool.RunAsync(new[] { "--columns", "Cam,ReCam", zip, dump }.Concat(paths));
+            var rows = OutputDump.Rows(fixture.Ml, paths);
+            byte[] expected = OutputDump.Dump(chain.Transform(rows), rows.Schema);
+            await LoadCheckTool.RunAsync(new[] { zip, dump }.Concat(paths));
             byte[] actual = File.ReadAllBytes(dump);
             Assert.Equal(expected.Length, actual.Length);
             Assert.True(expected.AsSpan().SequenceEqual(actual), "outputs of the reloaded pipeline differ from the original's");

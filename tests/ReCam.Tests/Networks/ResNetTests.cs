@@ -51,7 +51,7 @@ public class ResNetTests
     [Fact]
     public void CamNetworkFreezesOnlyTheStem()
     {
-        using var net = new CamNetwork(new ResNet(ResNetBlock.Basic, [1, 1, 1, 1]), 5);
+        using var net = new CamNetwork(TestBackbones.Tiny, 5);
         net.FreezeStem();
         var frozen = net.named_parameters().Where(p => !p.parameter.requires_grad).Select(p => p.name).ToList();
         Assert.Equal(new[] { "backbone.conv1.weight", "backbone.bn1.weight", "backbone.bn1.bias" }, frozen);
@@ -67,7 +67,7 @@ public class ResNetTests
         // An official-style CAM state dict: tensors under "resnet50." plus aliases ("stage1.0.", "backbone.0.")
         // and the classifier also as "newly_added.0"; DataParallel's "module." prefix on top.
         random.manual_seed(3);
-        using var source = new CamNetwork(new ResNet(ResNetBlock.Basic, [2, 2, 2, 2]), 4);
+        using var source = new CamNetwork(BackboneCatalog.Get("resnet18"), 4);
         var dict = new Dictionary<string, Tensor>();
         foreach (var (name, t) in source.state_dict())
         {
@@ -81,7 +81,7 @@ public class ResNetTests
         TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(path, dict);
         try
         {
-            using var loaded = Checkpoint.LoadPyTorchCamNetwork(path, "resnet18", ["a", "b", "c", "d"]);
+            using var loaded = Checkpoint.LoadAnyCamNetwork(path, "resnet18", ["a", "b", "c", "d"]).Network;
             foreach (var (name, t) in source.state_dict())
                 Assert.True(t.equal(loaded.state_dict()[name]).all().item<bool>(), $"{name} differs");
         }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using ReCam.IO;
+using ReCam.Cam;
 using ReCam.Pipeline;
 using ReCam.Training;
 using TorchSharp;
@@ -11,7 +11,7 @@ namespace ReCam.Tests.Pipeline;
 [Collection(TinyScenesCollection.Name)]
 public class PipelineEndToEndTests(TinyScenes data)
 {
-    private static readonly double[] FastScales = [1.0, 0.5];
+    private static readonly ExtractionOptions Fast = new() { Scales = [1.0, 0.5] };
 
     [Fact]
     public void TrainCamWritesCheckpointsAndMetricsWithFiniteLosses()
@@ -23,7 +23,7 @@ public class PipelineEndToEndTests(TinyScenes data)
         Assert.Equal(data.Set.ClassNames, info.Classes);
         Assert.Equal(2, info.Epoch);
         using var doc = JsonDocument.Parse(File.ReadAllText(work.MetricsFile("train-cam")));
-        var losses = doc.RootElement.GetProperty("meanLossPerEpoch").EnumerateArray().Select(e => e.GetDouble()).ToList();
+        var losses = doc.RootElement.GetProperty("perEpoch").EnumerateArray().Select(e => e.GetProperty("loss").GetDouble()).ToList();
         Assert.Equal(2, losses.Count);
         Assert.All(losses, l => Assert.True(double.IsFinite(l) && l > 0 && l < 1.5, $"loss {l}"));
     }
@@ -34,7 +34,7 @@ public class PipelineEndToEndTests(TinyScenes data)
         var work = new WorkFolder(data.Work);
         var (trained, info) = Checkpoint.LoadCamNetwork(work.CamCheckpoint);
         using var _ = trained;
-        var (initial, _) = ReCam.Networks.BackboneCatalog.Create(ReCam.Networks.BackboneCatalog.Get(info.Backbone), null);
+        var (initial, _) = ReCam.Networks.BackboneCatalog.Create(trained.Spec, null);
         using var __ = initial;
         var t = trained.state_dict();
         foreach (var (name, value) in initial.state_dict())
@@ -81,11 +81,11 @@ public class PipelineEndToEndTests(TinyScenes data)
         var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "make-" + Guid.NewGuid().ToString("N")) };
         Directory.CreateDirectory(new WorkFolder(settings.WorkDir).Models);
         File.Copy(new WorkFolder(data.Work).CamCheckpoint, new WorkFolder(settings.WorkDir).CamCheckpoint);
-        int done = MakeCamStep.Run(settings with { Shard = (1, 2) }, new ListLogger(), scales: FastScales);
+        int done = MakeCamStep.Run(settings with { Shard = (1, 2) }, Fast, new ListLogger());
         Assert.Equal(data.Set.TrainIds.Count / 2, done);
-        done = MakeCamStep.Run(settings, new ListLogger(), scales: FastScales);
+        done = MakeCamStep.Run(settings, Fast, new ListLogger());
         Assert.Equal(data.Set.TrainIds.Count - data.Set.TrainIds.Count / 2, done); // the other shard only
-        Assert.Equal(0, MakeCamStep.Run(settings, new ListLogger(), scales: FastScales));
+        Assert.Equal(0, MakeCamStep.Run(settings, Fast, new ListLogger()));
 
         string id = data.Set.TrainIds[0];
         var maps = CamMapsFile.Read(CamMapsFile.PathFor(new WorkFolder(settings.WorkDir).Cams, id));
@@ -94,7 +94,7 @@ public class PipelineEndToEndTests(TinyScenes data)
         Assert.Equal(labels[id].Select((v, i) => (v, i)).Where(p => p.v > 0).Select(p => (long)p.i), maps.Keys);
         Assert.Empty(Directory.GetFiles(new WorkFolder(settings.WorkDir).Cams, "*.tmp"));
 
-        var report = EvalCamStep.Run(settings, new ListLogger());
+        var report = EvalCamStep.Run(settings, new EvaluationOptions(), new ListLogger());
         Assert.Equal(data.Set.TrainIds.Count, report.ImageCount);
         Assert.InRange(report.BestMeanIoU, report.DefaultMeanIoU, 1.0);
         Assert.InRange(report.BestMeanIoU, 0.05, 1.0);
@@ -107,14 +107,14 @@ public class PipelineEndToEndTests(TinyScenes data)
     public void EvalCamNamesMissingMapsAndMismatchedMasks()
     {
         var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "eval-" + Guid.NewGuid().ToString("N")) };
-        var e = Assert.Throws<FileNotFoundException>(() => EvalCamStep.Run(settings, new ListLogger()));
+        var e = Assert.Throws<FileNotFoundException>(() => EvalCamStep.Run(settings, new EvaluationOptions(), new ListLogger()));
         Assert.Contains("make-cam", e.Message);
 
         // A mask whose size differs from its image: the error names the mask file.
         var cams = new WorkFolder(settings.WorkDir).Cams;
         foreach (string id in data.Set.TrainIds)
             CamMapsFile.Write(CamMapsFile.PathFor(cams, id), new CamMaps([0], new float[4 * 4], 4, 4, new float[16 * 16], 16, 16));
-        var mismatch = Assert.Throws<InvalidDataException>(() => EvalCamStep.Run(settings, new ListLogger()));
+        var mismatch = Assert.Throws<InvalidDataException>(() => EvalCamStep.Run(settings, new EvaluationOptions(), new ListLogger()));
         Assert.Contains("SegmentationClass", mismatch.Message);
     }
 
@@ -126,13 +126,13 @@ public class PipelineEndToEndTests(TinyScenes data)
         string victim = data.Set.TrainIds[3];
         File.Delete(Path.Combine(voc, "JPEGImages", victim + ".jpg"));
         var settings = data.Settings with { VocRoot = voc, WorkDir = Path.Combine(voc, "work") };
-        var e = Assert.Throws<FileNotFoundException>(() => MakeCamStep.Run(settings, new ListLogger()));
+        var e = Assert.Throws<FileNotFoundException>(() => MakeCamStep.Run(settings, Fast, new ListLogger()));
         Assert.Contains(victim, e.Message);
 
         File.WriteAllBytes(Path.Combine(voc, "JPEGImages", victim + ".jpg"), [0xFF, 0xD8, 0xFF, 0x00, 1, 2, 3]);
         Directory.CreateDirectory(new WorkFolder(settings.WorkDir).Models);
         File.Copy(new WorkFolder(data.Work).CamCheckpoint, new WorkFolder(settings.WorkDir).CamCheckpoint);
-        var corrupt = Assert.ThrowsAny<Exception>(() => MakeCamStep.Run(settings, new ListLogger(), scales: FastScales));
+        var corrupt = Assert.ThrowsAny<Exception>(() => MakeCamStep.Run(settings, Fast, new ListLogger()));
         Assert.Contains(victim + ".jpg", corrupt.Message);
     }
 

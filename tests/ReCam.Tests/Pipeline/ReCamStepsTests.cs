@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ReCam.IO;
+using ReCam.Cam;
 using ReCam.Networks;
 using ReCam.Pipeline;
 using ReCam.Training;
@@ -21,7 +21,7 @@ public class ReCamStepsTests(TinyScenes data)
         var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "recam-" + Guid.NewGuid().ToString("N")) };
         var work = new WorkFolder(settings.WorkDir);
         var log = new ListLogger();
-        TrainReCamStep.Run(settings, Tiny, log, new WorkFolder(data.Work).CamCheckpoint);
+        TrainReCamStep.Run(settings with { Checkpoint = new WorkFolder(data.Work).CamCheckpoint }, Tiny, log);
         Assert.True(File.Exists(work.ReCamCheckpoint));
         Assert.True(File.Exists(work.EpochCheckpoint("recam", 1)));
         Assert.Contains(log.Entries, e => e.Message.Contains("head warm-up"));
@@ -49,11 +49,11 @@ public class ReCamStepsTests(TinyScenes data)
             Assert.False(n.ClassifierWeight.equal(cam.ClassifierWeight).all().item<bool>());
         }
 
-        int written = MakeReCamStep.Run(settings, WeightCombination.Product, new ListLogger(), scales: [1.0]);
+        int written = MakeReCamStep.Run(settings, new ExtractionOptions { Scales = [1.0], Combination = WeightCombination.Product }, new ListLogger());
         Assert.Equal(data.Set.TrainIds.Count, written);
         var maps = CamMapsFile.Read(CamMapsFile.PathFor(work.ReCams, data.Set.TrainIds[0]));
         Assert.Equal((64, 64), (maps.Height, maps.Width));
-        var report = EvalCamStep.Run(settings, new ListLogger(), mapsDir: work.ReCams, stepName: "eval-recam");
+        var report = EvalReCamStep.Run(settings, new EvaluationOptions(), new ListLogger());
         Assert.True(File.Exists(work.MetricsFile("eval-recam")));
         Assert.InRange(report.BestMeanIoU, 0.0, 1.0);
     }
@@ -63,12 +63,12 @@ public class ReCamStepsTests(TinyScenes data)
     {
         var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "recam-bg-" + Guid.NewGuid().ToString("N")) };
         var work = new WorkFolder(settings.WorkDir);
-        TrainReCamStep.Run(settings, Tiny with { Epochs = 0, BackgroundClass = true }, new ListLogger(), new WorkFolder(data.Work).CamCheckpoint);
+        TrainReCamStep.Run(settings with { Checkpoint = new WorkFolder(data.Work).CamCheckpoint }, Tiny with { Epochs = 0, BackgroundClass = true }, new ListLogger());
         var (n, h, info) = Checkpoint.LoadReCamNetwork(work.ReCamCheckpoint);
         using (n)
         using (h)
         {
-            Assert.Equal("true", info.Options[Checkpoint.BackgroundClassOption]);
+            Assert.Equal("true", info.Options["backgroundClass"]);
             Assert.True(h.HasBackgroundClass);
             var background = h.state_dict()["background.weight"];
             Assert.Equal(new long[] { 1, n.ClassifierWeight.shape[1], 1, 1 }, background.shape);
@@ -82,8 +82,8 @@ public class ReCamStepsTests(TinyScenes data)
         var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "recam-chance-" + Guid.NewGuid().ToString("N")) };
         var log = new ListLogger();
         // Official start (random W2) and a head that cannot learn (learning rate 0): its accuracy stays at chance.
-        TrainReCamStep.Run(settings, Tiny with { Epochs = 0, HeadLearningRate = 0, HeadInit = HeadInitialization.Random, BackgroundClass = false },
-            log, new WorkFolder(data.Work).CamCheckpoint);
+        TrainReCamStep.Run(settings with { Checkpoint = new WorkFolder(data.Work).CamCheckpoint },
+            Tiny with { Epochs = 0, HeadLearningRate = 0, HeadInit = HeadInitialization.Random, BackgroundClass = false }, log);
         using var doc = JsonDocument.Parse(File.ReadAllText(new WorkFolder(settings.WorkDir).MetricsFile("train-recam")));
         double accuracy = doc.RootElement.GetProperty("perEpoch")[0].GetProperty("accuracy").GetDouble();
         Assert.True(accuracy < 0.2, $"accuracy {accuracy}");
@@ -95,7 +95,7 @@ public class ReCamStepsTests(TinyScenes data)
     {
         var settings = data.Settings with { WorkDir = Path.Combine(data.Root, "recam-missing-" + Guid.NewGuid().ToString("N")) };
         var e = Assert.Throws<InvalidDataException>(() =>
-            MakeReCamStep.Run(settings, WeightCombination.Product, new ListLogger(), new WorkFolder(data.Work).CamCheckpoint));
+            MakeReCamStep.Run(settings with { Checkpoint = new WorkFolder(data.Work).CamCheckpoint }, new ExtractionOptions(), new ListLogger()));
         Assert.Contains("train-recam", e.Message);
     }
 }

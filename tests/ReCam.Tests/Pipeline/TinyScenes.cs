@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using ReCam.Data;
 using ReCam.Pipeline;
+using ReCam.Scenes;
 using ReCam.Training;
 
 namespace ReCam.Tests.Pipeline;

@@ -53,16 +53,17 @@ public class ClassificationAugmentationTests
     [Fact]
     public void DefaultResizeRangeFollowsTheOfficialRatio()
     {
-        Assert.Equal((320, 640), ClassificationAugmentation.DefaultResizeLong(512));
-        Assert.Equal((100, 200), ClassificationAugmentation.DefaultResizeLong(160));
+        Assert.Equal((320, 640), new CamTrainingOptions().EffectiveResizeLong);
+        Assert.Equal((100, 200), new ReCamTrainingOptions { Crop = 160 }.EffectiveResizeLong);
+        Assert.Equal((100, 150), new CamTrainingOptions { Crop = 160, ResizeLongMax = 150 }.EffectiveResizeLong);
     }
 
     [Fact]
     public void PolyScheduleMatchesTheOfficialFormula()
     {
-        Assert.Equal(1.0, PolySchedule.Factor(0, 100));
-        Assert.Equal(Math.Pow(0.5, 0.9), PolySchedule.Factor(50, 100), 12);
-        Assert.Equal(Math.Pow(0.01, 0.9), PolySchedule.Factor(99, 100), 12);
-        Assert.Equal(0.0, PolySchedule.Factor(100, 100));
+        Assert.Equal(1.0, PolyOptimizer.Factor(0, 100, 0.9));
+        Assert.Equal(Math.Pow(0.5, 0.9), PolyOptimizer.Factor(50, 100, 0.9), 12);
+        Assert.Equal(Math.Pow(0.01, 0.9), PolyOptimizer.Factor(99, 100, 0.9), 12);
+        Assert.Equal(0.0, PolyOptimizer.Factor(100, 100, 0.9));
     }
 }

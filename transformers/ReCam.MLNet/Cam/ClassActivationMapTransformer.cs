@@ -8,11 +8,16 @@ namespace ReCam.MLNet;
 
 /// <summary>
 /// A fitted CAM classifier as an ML.NET transformer: adds the class activation maps of each row's image (see
-/// <see cref="CamColumnNames"/> for the columns). The present classes come from the label column when the input has it,
-/// otherwise from the classifier (probability above <see cref="MapTransformerBase.Threshold"/>). Work is lazy: the network runs when a cursor
-/// reaches a row and an output of that row is read, once per row for all outputs. Saves into ML.NET <c>.zip</c> models;
-/// <see cref="MLContext.Model"/>.Load restores it in any process without registration. Dispose it to free native memory.
+/// <see cref="MapColumnNames"/> for the columns). The present classes come from the label column when the input has it,
+/// otherwise from the classifier (probability above <see cref="MapTransformerBase.Threshold"/>). Work is lazy: the network
+/// runs when a cursor reaches a row and an output of that row is read, once per row for all outputs. Saves into ML.NET
+/// <c>.zip</c> models; <see cref="MLContext.Model"/>.Load restores it in any process without registration. Dispose it to
+/// free native memory.
 /// </summary>
+/// <remarks>
+/// Saved layout: <see cref="MapModelInfo"/>'s main stream (nothing after it), and the network (backbone + W1) as a
+/// TorchSharp state dict in the binary entry <c>TorchWeights</c>.
+/// </remarks>
 public sealed class ClassActivationMapTransformer : MapTransformerBase
 {
     internal const string LoaderSignature = "ReCamClassActivationMap";
@@ -22,31 +27,26 @@ public sealed class ClassActivationMapTransformer : MapTransformerBase
 
     internal const string WeightsEntry = "TorchWeights";
 
-    internal ClassActivationMapTransformer(IHostEnvironment env, CamNetwork network, CamModelInfo info, Device device)
+    internal ClassActivationMapTransformer(IHostEnvironment env, CamNetwork network, MapModelInfo info, Device device)
         : base(env, nameof(ClassActivationMapTransformer), network, info, device)
     {
     }
 
     private protected override ModelFormat Format => ModelFormat;
 
-    private protected override void SaveState(ModelStateWriter writer)
-    {
-        Info.Write(writer.Writer);
-        lock (Gate) writer.WriteEntry(WeightsEntry, w => Network.save(w));
-    }
+    private protected override void SaveState(ModelStateWriter writer) => writer.WriteEntry(WeightsEntry, w => Network.save(w));
 
     /// <summary>Rebuilds a transformer from a saved model (called by the loader in MLNetInternals/).</summary>
     internal static ClassActivationMapTransformer Load(ModelStateReader reader)
     {
         var env = reader.Environment;
-        var info = CamModelInfo.Read(reader.Reader, m => reader.Corrupt($"Damaged {ModelFormat.Description}: {m}."));
         using var ch = env.Start("Loading " + ModelFormat.Description);
         var device = MLNetBridge.SelectDevice(env, ch);
-        var network = new CamNetwork(new ResNet(info.Block, info.Layers), info.ClassNames.Length);
+        var network = new CamNetwork(reader.Info.Backbone, reader.Info.ClassNames.Length);
         try
         {
             reader.ReadWeights(WeightsEntry, network, ModelFormat.Description);
-            return new ClassActivationMapTransformer(env, network, info, device);
+            return new ClassActivationMapTransformer(env, network, reader.Info, device);
         }
         catch
         {
@@ -61,7 +61,7 @@ public sealed class ClassActivationMapTransformer : MapTransformerBase
     /// </summary>
     internal CamNetwork CloneNetwork()
     {
-        var copy = new CamNetwork(new ResNet(Info.Block, Info.Layers), Info.ClassNames.Length);
+        var copy = new CamNetwork(Info.Backbone, Info.ClassNames.Length);
         try
         {
             lock (Gate)

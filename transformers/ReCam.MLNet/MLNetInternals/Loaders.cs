@@ -21,7 +21,7 @@ namespace ReCam.MLNet;
 internal static class ClassActivationMapLoader
 {
     private static ClassActivationMapTransformer Create(IHostEnvironment env, ModelLoadContext ctx) =>
-        ClassActivationMapTransformer.Load(ReCamTransformerBase.OpenState(env, ctx, ClassActivationMapTransformer.ModelFormat, typeof(ClassActivationMapTransformer)));
+        ClassActivationMapTransformer.Load(MapTransformerBase.OpenState(env, ctx, ClassActivationMapTransformer.ModelFormat, typeof(ClassActivationMapTransformer)));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
         Create(env, ctx).CreateRowMapper(inputSchema);
@@ -31,7 +31,7 @@ internal static class ClassActivationMapLoader
 internal static class ReactivatedClassActivationMapLoader
 {
     private static ReactivatedClassActivationMapTransformer Create(IHostEnvironment env, ModelLoadContext ctx) =>
-        ReactivatedClassActivationMapTransformer.Load(ReCamTransformerBase.OpenState(env, ctx, ReactivatedClassActivationMapTransformer.ModelFormat,
+        ReactivatedClassActivationMapTransformer.Load(MapTransformerBase.OpenState(env, ctx, ReactivatedClassActivationMapTransformer.ModelFormat,
             typeof(ReactivatedClassActivationMapTransformer)));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>

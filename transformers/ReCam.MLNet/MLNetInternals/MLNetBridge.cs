@@ -55,13 +55,8 @@ internal static class MLNetBridge
     /// <summary>Type description of a schema-shape column, as ML.NET prints it in schema errors.</summary>
     public static string TypeString(SchemaShape.Column column) => column.GetTypeString();
 
-    /// <summary>Creates a schema-shape column (its constructor is internal).</summary>
-    public static SchemaShape.Column ShapeColumn(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey,
-        SchemaShape? annotations = null) => new(name, kind, itemType, isKey, annotations);
-
-    /// <summary>Schema shape of an annotation set holding slot names, or key values, of text type.</summary>
-    public static SchemaShape TextAnnotation(string kind) =>
-        new([new SchemaShape.Column(kind, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false)]);
+    /// <summary>The schema shape of a schema, as ML.NET derives it (its factory is internal).</summary>
+    public static SchemaShape ShapeOf(DataViewSchema schema) => SchemaShape.Create(schema);
 
     /// <summary>
     /// The transformers whose Transform produced <paramref name="data"/>, nearest first: walks back through row-to-row

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using ReCam.Cam;
+using ReCam.Data;
 using ReCam.Networks;
 using ReCam.Training;
 
@@ -9,8 +10,7 @@ namespace ReCam.MLNet;
 public sealed partial class ReactivatedClassActivationMapEstimator
 {
     /// <summary>The CAM network to re-activate (owned by the caller) and what the transformer needs to know about it.</summary>
-    private sealed record CamSource(CamNetwork Network, string Backbone, ResNetBlock Block, int[] Layers, InputNormalization Normalization,
-        string[] ClassNames, double[] Scales, float Threshold, string Description);
+    private sealed record CamSource(CamNetwork Network, string[] ClassNames, double[] Scales, float Threshold, string Description);
 
     private CamSource ResolveSource(IDataView input, LabelColumn label)
     {
@@ -31,38 +31,23 @@ public sealed partial class ReactivatedClassActivationMapEstimator
         if (cam.IsDisposed) throw MLNetBridge.ParameterError(_host, nameof(Options.CamModel), "the CAM transformer has been disposed");
         var info = cam.Info;
         var names = CheckedNames(info.ClassNames.Length, info.ClassNames);
-        return new CamSource(cam.CloneNetwork(), info.BackboneName, info.Block, info.Layers, info.Normalization, names, info.Scales, info.Threshold, description);
+        return new CamSource(cam.CloneNetwork(), names, info.Scales, info.Threshold, description);
     }
 
     private CamSource FromFile(string path, LabelColumn label)
     {
-        bool pytorch = path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase);
-        CamNetwork network;
-        string backbone;
-        string[] names;
-        if (pytorch)
+        var pytorchNames = _options.ClassNames ?? label.AnnotatedNames ?? ClassNames.Placeholders(label.ClassCount);
+        var (network, classes) = Checkpoint.LoadAnyCamNetwork(path, _options.Backbone ?? BackboneCatalog.DefaultName, pytorchNames);
+        try
         {
-            backbone = _options.Backbone!;
-            names = _options.ClassNames ?? label.AnnotatedNames ?? Enumerable.Range(0, label.ClassCount).Select(i => $"class{i}").ToArray();
-            network = Checkpoint.LoadPyTorchCamNetwork(path, backbone, names);
+            return new CamSource(network, CheckedNames(network.ClassCount, classes.ToArray()), CamExtractor.DefaultScales.ToArray(),
+                ClassActivationMapEstimator.Defaults.PredictionThreshold, $"{path} ({network.Spec.Name})");
         }
-        else
+        catch
         {
-            (network, var info) = Checkpoint.LoadCamNetwork(path);
-            backbone = info.Backbone;
-            try
-            {
-                names = CheckedNames(network.ClassCount, info.Classes.ToArray());
-            }
-            catch
-            {
-                network.Dispose();
-                throw;
-            }
+            network.Dispose();
+            throw;
         }
-        var spec = BackboneCatalog.Get(backbone);
-        return new CamSource(network, spec.Name, spec.Block, spec.Layers.ToArray(), spec.Normalization, names, CamExtractor.DefaultScales.ToArray(),
-            0.5f, $"{path} ({spec.Name})");
     }
 
     private string[] CheckedNames(int classCount, string[] modelNames)

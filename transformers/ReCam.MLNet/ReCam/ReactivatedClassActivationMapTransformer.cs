@@ -7,12 +7,17 @@ namespace ReCam.MLNet;
 
 /// <summary>
 /// A re-activated CAM model (ReCAM) as an ML.NET transformer: adds ReCAM maps to each row, with the same column layout as
-/// <see cref="ClassActivationMapTransformer"/> (see <see cref="CamColumnNames"/>; default base name <c>ReCam</c>, so both can
+/// <see cref="ClassActivationMapTransformer"/> (see <see cref="MapColumnNames"/>; default base name <c>ReCam</c>, so both can
 /// sit side by side in one pipeline). The maps use the classifier weight chosen by <see cref="Combination"/> (W1 ⊙ W2 by
 /// default, as the official VOC make_recam); the present classes come from the label column when the input has it, otherwise
 /// from the re-activated classifier W1 (probability above <see cref="MapTransformerBase.Threshold"/>). Lazy, once per row; saves into ML.NET
 /// <c>.zip</c> models and loads in any process without registration. Dispose it to free native memory.
 /// </summary>
+/// <remarks>
+/// Saved layout: <see cref="MapModelInfo"/>'s main stream followed by an <c>int32</c>, the <see cref="WeightCombination"/>;
+/// the network (backbone + W1) as a TorchSharp state dict in the binary entry <c>TorchWeights</c>, and W2 (without the
+/// training-only background row) in <c>ReCamHeadWeights</c>.
+/// </remarks>
 public sealed class ReactivatedClassActivationMapTransformer : MapTransformerBase
 {
     internal const string LoaderSignature = "ReCamReactivatedMap";
@@ -26,7 +31,7 @@ public sealed class ReactivatedClassActivationMapTransformer : MapTransformerBas
     private readonly ReCamHead _head;
 
     /// <summary>Takes ownership of <paramref name="network"/> and <paramref name="head"/>.</summary>
-    internal ReactivatedClassActivationMapTransformer(IHostEnvironment env, CamNetwork network, ReCamHead head, CamModelInfo info,
+    internal ReactivatedClassActivationMapTransformer(IHostEnvironment env, CamNetwork network, ReCamHead head, MapModelInfo info,
         WeightCombination combination, Device device)
         : base(env, nameof(ReactivatedClassActivationMapTransformer), network, info, device, moved =>
         {
@@ -46,31 +51,26 @@ public sealed class ReactivatedClassActivationMapTransformer : MapTransformerBas
 
     private protected override void SaveState(ModelStateWriter writer)
     {
-        Info.Write(writer.Writer);
         writer.Writer.Write((int)Combination);
-        lock (Gate)
-        {
-            writer.WriteEntry(WeightsEntry, w => Network.save(w));
-            writer.WriteEntry(HeadEntry, w => _head.save(w));
-        }
+        writer.WriteEntry(WeightsEntry, w => Network.save(w));
+        writer.WriteEntry(HeadEntry, w => _head.save(w));
     }
 
     /// <summary>Rebuilds a transformer from a saved model (called by the loader in MLNetInternals/).</summary>
     internal static ReactivatedClassActivationMapTransformer Load(ModelStateReader reader)
     {
         var env = reader.Environment;
-        var info = CamModelInfo.Read(reader.Reader, m => reader.Corrupt($"Damaged {ModelFormat.Description}: {m}."));
         var combination = (WeightCombination)reader.Reader.ReadInt32();
         if (!Enum.IsDefined(combination)) throw reader.Corrupt($"Damaged {ModelFormat.Description}: unknown weight combination {(int)combination}.");
         using var ch = env.Start("Loading " + ModelFormat.Description);
         var device = MLNetBridge.SelectDevice(env, ch);
-        var network = new CamNetwork(new ResNet(info.Block, info.Layers), info.ClassNames.Length);
+        var network = new CamNetwork(reader.Info.Backbone, reader.Info.ClassNames.Length);
         var head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount);
         try
         {
             reader.ReadWeights(WeightsEntry, network, ModelFormat.Description);
             reader.ReadWeights(HeadEntry, head, ModelFormat.Description);
-            return new ReactivatedClassActivationMapTransformer(env, network, head, info, combination, device);
+            return new ReactivatedClassActivationMapTransformer(env, network, head, reader.Info, combination, device);
         }
         catch
         {

@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,7 +12,7 @@ namespace ReCam.Networks.Import;
 /// order, map one-to-one onto the torchvision-named modules (in the first block of layers 2-4 the
 /// downsample pair comes first). Shapes are checked pair by pair.
 /// </summary>
-public static class OnnxResNet18Import
+internal static class OnnxResNet18Import
 {
     /// <summary>Path of the ONNX file as the package copies it into an application's output folder.</summary>
     public static string DefaultPath =>
@@ -27,28 +30,30 @@ public static class OnnxResNet18Import
                 $"The ImageNet ResNet-18 weights were not found at '{path}'. They come with the NuGet package " +
                 "Microsoft.ML.DnnImageFeaturizer.ResNet18 (copied to DnnImageModels/ResNet18Onnx/ in the build output); " +
                 "set RECAM_RESNET18_ONNX to point elsewhere.", path);
-        var model = OnnxModelReader.Read(path);
-        var convs = model.Nodes.Where(n => n.OpType == "Conv").ToList();
-        var bns = model.Nodes.Where(n => n.OpType == "BatchNormalization").ToList();
+        var graph = ReadGraph(path);
+        var convs = graph.Node.Where(n => n.OpType == "Conv").ToList();
+        var bns = graph.Node.Where(n => n.OpType == "BatchNormalization").ToList();
         var names = ConvBnNames(resnet.Layers);
         if (convs.Count != names.Count || bns.Count != names.Count)
             throw new InvalidDataException($"'{path}' has {convs.Count} Conv / {bns.Count} BatchNormalization nodes; the network needs {names.Count} pairs.");
+        var initializers = new Dictionary<string, TensorProto>();
+        foreach (var initializer in graph.Initializer) initializers[initializer.Name] = initializer;
         var parameters = resnet.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         var buffers = resnet.named_buffers().ToDictionary(b => b.name, b => b.buffer);
         using var noGrad = no_grad();
         for (int i = 0; i < names.Count; i++)
         {
             var (conv, bn) = names[i];
-            Copy(model, convs[i].Inputs[1], parameters[conv + ".weight"], path);
-            Copy(model, bns[i].Inputs[1], parameters[bn + ".weight"], path);
-            Copy(model, bns[i].Inputs[2], parameters[bn + ".bias"], path);
-            Copy(model, bns[i].Inputs[3], buffers[bn + ".running_mean"], path);
-            Copy(model, bns[i].Inputs[4], buffers[bn + ".running_var"], path);
+            Copy(initializers, convs[i].Input[1], parameters[conv + ".weight"], path);
+            Copy(initializers, bns[i].Input[1], parameters[bn + ".weight"], path);
+            Copy(initializers, bns[i].Input[2], parameters[bn + ".bias"], path);
+            Copy(initializers, bns[i].Input[3], buffers[bn + ".running_mean"], path);
+            Copy(initializers, bns[i].Input[4], buffers[bn + ".running_var"], path);
         }
     }
 
     /// <summary>The (conv, bn) module names of a BasicBlock ResNet in the CNTK graph's order.</summary>
-    public static List<(string Conv, string Bn)> ConvBnNames(IReadOnlyList<int> layers)
+    internal static List<(string Conv, string Bn)> ConvBnNames(IReadOnlyList<int> layers)
     {
         var names = new List<(string, string)> { ("conv1", "bn1") };
         for (int l = 0; l < 4; l++)
@@ -64,14 +69,38 @@ public static class OnnxResNet18Import
         return names;
     }
 
-    private static void Copy(OnnxModelReader model, string initializer, Tensor target, string path)
+    private static GraphProto ReadGraph(string path)
     {
-        if (!model.Initializers.TryGetValue(initializer, out var source))
-            throw new InvalidDataException($"'{path}': initializer '{initializer}' not found.");
-        if (!source.Shape.SequenceEqual(target.shape))
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return ModelProto.Parser.ParseFrom(stream).Graph
+                   ?? throw new InvalidDataException($"Cannot read ONNX model '{path}': it has no graph.");
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"Cannot read ONNX model '{path}' (truncated or not ONNX): {e.Message}", e);
+        }
+    }
+
+    private static void Copy(Dictionary<string, TensorProto> initializers, string name, Tensor target, string path)
+    {
+        if (!initializers.TryGetValue(name, out var source))
+            throw new InvalidDataException($"'{path}': initializer '{name}' not found.");
+        long[] shape = source.Dims.ToArray();
+        if (!shape.SequenceEqual(target.shape))
             throw new InvalidDataException(
-                $"'{path}': initializer '{initializer}' has shape [{string.Join(", ", source.Shape)}], expected [{string.Join(", ", target.shape)}].");
-        using var t = tensor(source.Data, source.Shape);
+                $"'{path}': initializer '{name}' has shape [{string.Join(", ", shape)}], expected [{string.Join(", ", target.shape)}].");
+        if (source.DataType != (int)TensorProto.Types.DataType.Float)
+            throw new InvalidDataException($"'{path}': initializer '{name}' is not float32 (ONNX data type {source.DataType}).");
+        // ONNX writes raw_data little-endian, the byte order of every platform TorchSharp runs on.
+        float[] data = source.RawData.IsEmpty
+            ? source.FloatData.ToArray()
+            : MemoryMarshal.Cast<byte, float>(source.RawData.Span).ToArray();
+        if (data.Length != target.numel())
+            throw new InvalidDataException(
+                $"'{path}': initializer '{name}' has {data.Length} values for shape [{string.Join(", ", shape)}].");
+        using var t = tensor(data, shape);
         target.copy_(t);
     }
 }

@@ -9,8 +9,9 @@ namespace ReCam.Networks.Import;
 /// store one tensor under several aliases (official ReCAM/IRN files) and prefixes such as
 /// <c>module.</c> (DataParallel) or <c>resnet50.</c>.
 /// </summary>
-public static class StateDictImport
+internal static class StateDictImport
 {
+
     /// <summary>Loads <paramref name="source"/> into <paramref name="target"/>.</summary>
     /// <param name="target">Module to fill.</param>
     /// <param name="source">Foreign state dict (key to tensor).</param>

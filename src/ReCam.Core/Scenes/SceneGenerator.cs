@@ -6,10 +6,10 @@ using ReCam.Imaging;
 using ReCam.IO;
 using SkiaSharp;
 
-namespace ReCam.Data;
+namespace ReCam.Scenes;
 
 /// <summary>What <see cref="SceneGenerator.Generate(string, SceneOptions, IProgress{int}?, CancellationToken)"/> wrote.</summary>
-/// <param name="Root">The output folder (absolute), usable as a <see cref="VocDataset"/> root.</param>
+/// <param name="Root">The output folder (absolute), usable as a <see cref="Data.VocDataset"/> root.</param>
 /// <param name="ClassNames">The class names written to <c>classes.txt</c>.</param>
 /// <param name="TrainIds">Ids listed in <c>ImageSets/Segmentation/train.txt</c>.</param>
 /// <param name="ValIds">Ids listed in <c>ImageSets/Segmentation/val.txt</c>.</param>
@@ -57,7 +57,7 @@ public static class SceneGenerator
     /// <param name="cancellationToken">Stops the generation between scenes.</param>
     /// <returns>The written split lists.</returns>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
-    public static SceneSet Generate(string outputRoot, SceneOptions options, FashionMnist source, IProgress<int>? progress = null,
+    internal static SceneSet Generate(string outputRoot, SceneOptions options, FashionMnist source, IProgress<int>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(outputRoot);

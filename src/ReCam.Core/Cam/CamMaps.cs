@@ -1,4 +1,4 @@
-namespace ReCam.IO;
+namespace ReCam.Cam;
 
 /// <summary>
 /// The class activation maps of one image (the <c>cams/&lt;id&gt;.npz</c> artifact): for each of the K classes

@@ -1,6 +1,7 @@
+using ReCam.IO;
 using System.IO.Compression;
 
-namespace ReCam.IO;
+namespace ReCam.Cam;
 
 /// <summary>
 /// Reads and writes <see cref="CamMaps"/> as a numpy .npz (zip of <c>keys.npy</c> int64 [K], <c>cam.npy</c>

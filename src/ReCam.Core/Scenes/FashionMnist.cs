@@ -1,14 +1,14 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace ReCam.Data;
+namespace ReCam.Scenes;
 
 /// <summary>
 /// The Fashion-MNIST training split (60,000 grey 28×28 product images, 10 classes, MIT licence) read from its
 /// gzip'd IDX files. Only the training split is exposed: the test split is reserved for held-out evaluation.
 /// On Debian the files come from <c>apt-get install dataset-fashion-mnist</c>.
 /// </summary>
-public sealed class FashionMnist
+internal sealed class FashionMnist
 {
     /// <summary>Environment variable that overrides <see cref="SystemDirectory"/>.</summary>
     public const string EnvironmentVariable = "RECAM_FASHION_MNIST";

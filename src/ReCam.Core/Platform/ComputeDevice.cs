@@ -1,18 +1,19 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace ReCam.Pipeline;
+namespace ReCam.Platform;
 
-/// <summary>Device and thread selection for the steps.</summary>
-public static class Compute
+/// <summary>Device and CPU thread selection for the pipeline steps.</summary>
+public static class ComputeDevice
 {
     /// <summary>
-    /// Parses "cpu", "cuda" or "cuda:N" and checks the device is usable. CUDA needs the CUDA build
-    /// of ReCam (<c>-p:TorchBackend=cuda</c>), which is not tested here.
+    /// Parses "cpu", "cuda" or "cuda:N" and checks the device is usable; with <paramref name="threads"/> &gt; 0 also sets
+    /// torch's CPU threads. CUDA needs the CUDA build of ReCam (<c>-p:TorchBackend=cuda</c>), which is not tested here.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown or unavailable device.</exception>
-    public static Device SelectDevice(string name, int threads = 0)
+    public static Device Select(string name, int threads = 0)
     {
+        ArgumentNullException.ThrowIfNull(name);
         if (threads > 0) set_num_threads(threads);
         string n = name.Trim().ToLowerInvariant();
         if (n == "cpu") return CPU;
@@ -25,7 +26,4 @@ public static class Compute
         }
         throw new ArgumentException($"Unknown device '{name}'. Use cpu, cuda or cuda:N.");
     }
-
-    /// <summary>Seeds torch's generators (weight initialisation) from the run's seed.</summary>
-    public static void Seed(int seed) => random.manual_seed(seed);
 }

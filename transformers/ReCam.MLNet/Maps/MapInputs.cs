@@ -30,8 +30,8 @@ internal enum LabelEncoding
 /// <param name="AnnotatedNames">Class names found in the column's slot names / key values, if any.</param>
 internal sealed record LabelColumn(int Index, string Name, LabelEncoding Encoding, int ClassCount, string[]? AnnotatedNames);
 
-/// <summary>Schema checks of the CAM components' input columns, with ML.NET-style schema errors.</summary>
-internal static class CamInputs
+/// <summary>Schema checks of the map components' input columns (image, label), with ML.NET-style schema errors, and reading of the training rows.</summary>
+internal static class MapInputs
 {
     public const string ImageRole = "image";
     public const string LabelRole = "label";
@@ -140,21 +140,6 @@ internal static class CamInputs
         annotations.GetValue(kind, ref names);
         var dense = names.DenseValues().Select(n => n.ToString()).ToArray();
         return dense.Length == count && dense.All(n => n.Length > 0) ? dense : null;
-    }
-
-    /// <summary>The estimators' output schema: <paramref name="input"/> plus the eight map columns named by <paramref name="names"/>.</summary>
-    public static SchemaShape OutputShape(SchemaShape input, CamColumnNames names)
-    {
-        var columns = input.ToDictionary(c => c.Name);
-        var kind = SchemaShape.Column.VectorKind.VariableVector;
-        columns[names.Classes] = MLNetBridge.ShapeColumn(names.Classes, kind, NumberDataViewType.UInt32, true, MLNetBridge.TextAnnotation(AnnotationKinds.KeyValues));
-        columns[names.Scores] = MLNetBridge.ShapeColumn(names.Scores, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false,
-            MLNetBridge.TextAnnotation(AnnotationKinds.SlotNames));
-        columns[names.Maps] = MLNetBridge.ShapeColumn(names.Maps, kind, NumberDataViewType.Single, false);
-        columns[names.Stride4Maps] = MLNetBridge.ShapeColumn(names.Stride4Maps, kind, NumberDataViewType.Single, false);
-        foreach (string size in new[] { names.Height, names.Width, names.Stride4Height, names.Stride4Width })
-            columns[size] = MLNetBridge.ShapeColumn(size, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Int32, false);
-        return new SchemaShape(columns.Values);
     }
 }
 

@@ -1,4 +1,4 @@
-namespace ReCam.Data;
+namespace ReCam.Scenes;
 
 /// <summary>Settings of <see cref="SceneGenerator"/>. The same settings and seed always give identical files.</summary>
 public sealed record SceneOptions

@@ -1,4 +1,4 @@
-namespace ReCam.Data;
+namespace ReCam.Scenes;
 
 /// <summary>One item of a composed scene: its class and the bounding box of its labelled pixels (0-based, inclusive).</summary>
 internal sealed record SceneObject(int ClassIndex, int XMin, int YMin, int XMax, int YMax);

@@ -1,7 +1,9 @@
 namespace ReCam.MLNet;
 
 /// <summary>
-/// Names of the columns the class activation map transformer adds. With the default base name <c>"Cam"</c>:
+/// Names of the columns a map transformer adds: the CAM extractor (<see cref="ClassActivationMapTransformer"/>, base name
+/// <c>Cam</c>) and the re-activation trainer (<see cref="ReactivatedClassActivationMapTransformer"/>, base name <c>ReCam</c>)
+/// emit the same layout. With the base name <c>"Cam"</c>:
 /// <list type="table">
 /// <item><term><c>Cam</c></term><description><c>Vector&lt;Single&gt;</c> (variable size): the full-resolution maps, K×H×W values
 /// in C order (class-major, then rows), one map per present class, each divided by its maximum (values in [0, 1)).</description></item>
@@ -14,12 +16,16 @@ namespace ReCam.MLNet;
 /// <item><term><c>CamScores</c></term><description><c>Vector&lt;Single, C&gt;</c>: the classifier's sigmoid probability of every class,
 /// with the class names as slot names.</description></item>
 /// </list>
-/// This is the layout of the command line's <c>cams/&lt;id&gt;.npz</c> files (<c>high_res</c>, <c>cam</c>, <c>keys</c>).
+/// This is the layout of the command line's <c>cams/&lt;id&gt;.npz</c> files (<c>high_res</c>, <c>cam</c>, <c>keys</c>);
+/// <see cref="MapColumns.Read(Microsoft.ML.IDataView, MapColumnNames)"/> reads the columns back into <see cref="ReCam.Cam.CamMaps"/>.
 /// </summary>
-public sealed record CamColumnNames
+public sealed record MapColumnNames
 {
-    /// <summary>The default base name.</summary>
-    public const string DefaultBaseName = "Cam";
+    /// <summary>The default base name of the CAM extractor's columns.</summary>
+    public const string CamBaseName = "Cam";
+
+    /// <summary>The default base name of the re-activation trainer's columns.</summary>
+    public const string ReCamBaseName = "ReCam";
 
     /// <summary>Full-resolution maps.</summary>
     public required string Maps { get; init; }
@@ -48,7 +54,7 @@ public sealed record CamColumnNames
     /// <summary>The names derived from a base name: <c>name</c>, <c>nameHeight</c>, <c>nameWidth</c>, <c>nameStride4</c>,
     /// <c>nameStride4Height</c>, <c>nameStride4Width</c>, <c>nameClasses</c>, <c>nameScores</c>.</summary>
     /// <param name="baseName">The maps column's name.</param>
-    public static CamColumnNames FromBaseName(string baseName)
+    public static MapColumnNames FromBaseName(string baseName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(baseName);
         return new()

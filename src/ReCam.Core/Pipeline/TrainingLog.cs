@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ReCam.IO;
+using ReCam.Training;
+
+namespace ReCam.Pipeline;
+
+/// <summary>
+/// What train-cam and train-recam share around their trainer: the skip-if-done rule, the progress and epoch log lines,
+/// the per-epoch checkpoint, and the metrics file.
+/// </summary>
+internal sealed class TrainingLog(string step, ILogger logger, WorkFolder work)
+{
+    private readonly List<EpochMetrics> _epochs = [];
+    private readonly Stopwatch _watch = Stopwatch.StartNew();
+
+    /// <summary>The epochs finished in this run.</summary>
+    public IReadOnlyList<EpochMetrics> Epochs => _epochs;
+
+    /// <summary>True (and logged) if <paramref name="path"/> exists and the run is not forced: the step has nothing to do.</summary>
+    public static bool AlreadyDone(string path, bool force, string step, ILogger logger)
+    {
+        if (force || !File.Exists(path)) return false;
+        logger.LogInformation("{Step}: {Path} exists; skipping (use --force to redo it).", step, path);
+        return true;
+    }
+
+    /// <summary>Hooks that log progress and call <paramref name="saveEpoch"/> with each finished epoch's checkpoint path.</summary>
+    public TrainingHooks Hooks(int startEpoch, Func<int, string> saveEpoch, CancellationToken cancellationToken) => new(
+        new StepProgress(p =>
+        {
+            if (p.IsLogStep) logger.LogInformation("{Step}: {Progress}", step, p);
+        }),
+        epoch =>
+        {
+            _epochs.Add(epoch);
+            string path = saveEpoch(epoch.Epoch);
+            logger.LogInformation("{Step}: {Epoch}; saved {Path}", step, epoch, path);
+        },
+        startEpoch, cancellationToken);
+
+    /// <summary>Writes <c>metrics/&lt;step&gt;.json</c> and logs the final line.</summary>
+    public void Finish(string checkpoint, int images, int batchSize, int startEpoch, IReadOnlyDictionary<string, string> options)
+    {
+        double seconds = _watch.Elapsed.TotalSeconds;
+        double imagesPerSecond = _epochs.Sum(e => e.Steps) * (double)batchSize / Math.Max(1e-9, _epochs.Sum(e => e.Seconds));
+        var report = new TrainingReport(step, images, startEpoch, _epochs, seconds, imagesPerSecond, options);
+        AtomicFile.WriteAllText(work.MetricsFile(step), JsonSerializer.Serialize(report, TrainingReport.Json));
+        logger.LogInformation("{Step}: wrote {Path} in {Seconds:F0} s.", step, checkpoint, seconds);
+    }
+
+    private sealed class StepProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
+
+/// <summary>The <c>metrics/train-cam.json</c> and <c>metrics/train-recam.json</c> files.</summary>
+/// <param name="Step">Step name.</param>
+/// <param name="Images">Training images.</param>
+/// <param name="ResumedFromEpoch">Epochs that were already done when this run started.</param>
+/// <param name="PerEpoch">Means of each epoch run here.</param>
+/// <param name="Seconds">Wall-clock time of the step.</param>
+/// <param name="ImagesPerSecond">Training throughput.</param>
+/// <param name="Options">The training options, as recorded in the checkpoint.</param>
+public sealed record TrainingReport(string Step, int Images, int ResumedFromEpoch, IReadOnlyList<EpochMetrics> PerEpoch, double Seconds,
+    double ImagesPerSecond, IReadOnlyDictionary<string, string> Options)
+{
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+}

@@ -1,0 +1,377 @@
+// ML.NET internal API: the row-to-row transformer and mapper bases and the model save/load contexts (the only way a
+// third-party transformer can save state into an ML.NET .zip). The CAM and ReCAM transformers derive from this class.
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using ReCam.Cam;
+using ReCam.Imaging;
+using ReCam.Networks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ReCam.MLNet;
+
+/// <summary>
+/// What the CAM and the ReCAM transformers share: a CAM network (backbone + W1) and the classifier weight its maps use, run
+/// under one lock; the model's description; a row-to-row mapper (so it works in <see cref="PredictionEngine{TSrc, TDst}"/>)
+/// that computes each row lazily, once for all its columns; saving into ML.NET <c>.zip</c> models; disposal of the native
+/// (TorchSharp) memory. Not meant to be derived from outside ReCam.MLNet.
+/// </summary>
+public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
+{
+    private readonly CamExtractor _extractor;
+    private readonly Tensor? _ownedWeight;
+    private readonly object _gate = new();
+    private long _scoreCount, _extractCount;
+    private int _disposed;
+
+    /// <summary>
+    /// Takes ownership of <paramref name="network"/> and moves it to <paramref name="device"/>. The maps use W1, or the weight
+    /// <paramref name="extractionWeight"/> builds from the moved network (owned and disposed by this transformer).
+    /// </summary>
+    private protected MapTransformerBase(IHostEnvironment env, string registrationName, CamNetwork network, MapModelInfo info, Device device,
+        Func<CamNetwork, Tensor>? extractionWeight = null)
+        : base(Contracts.CheckRef(env, nameof(env)).Register(registrationName))
+    {
+        Network = network;
+        Info = info;
+        ComputeDevice = device;
+        network.to(device);
+        network.eval();
+        if (extractionWeight is not null)
+        {
+            using var noGrad = no_grad();
+            _ownedWeight = extractionWeight(network);
+        }
+        _extractor = new CamExtractor(network, _ownedWeight, info.Scales);
+    }
+
+    /// <summary>The class names, in class-index order; their count is C.</summary>
+    public IReadOnlyList<string> ClassNames => Info.ClassNames;
+
+    /// <summary>The backbone name (see ReCam.Networks.BackboneCatalog).</summary>
+    public string Backbone => Info.Backbone.Name;
+
+    /// <summary>The extraction scales.</summary>
+    public IReadOnlyList<double> Scales => Info.Scales;
+
+    /// <summary>Probability (of the classifier W1) above which a class counts as present when the input has no label column.</summary>
+    public float Threshold => Info.Threshold;
+
+    /// <summary>Name of the image column read.</summary>
+    public string ImageColumnName => Info.ImageColumnName;
+
+    /// <summary>Name of the label column, used at transform time when present in the input.</summary>
+    public string LabelColumnName => Info.LabelColumnName;
+
+    /// <summary>Names of the added columns.</summary>
+    public MapColumnNames OutputColumns => Info.Columns;
+
+    /// <summary>The device the network runs on (chosen by <see cref="MLContext.GpuDeviceId"/>).</summary>
+    public string Device => ComputeDevice.ToString();
+
+    /// <summary>True once <see cref="Dispose()"/> has run.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>The model's metadata (for components that continue from it).</summary>
+    internal MapModelInfo Info { get; }
+
+    /// <summary>Number of classifier passes and of map extractions run so far (for tests of laziness).</summary>
+    internal (long Scores, long Extractions) WorkDone => (Interlocked.Read(ref _scoreCount), Interlocked.Read(ref _extractCount));
+
+    /// <summary>The CAM network; use it under <see cref="Gate"/>.</summary>
+    private protected CamNetwork Network { get; }
+
+    private protected Device ComputeDevice { get; }
+
+    /// <summary>Serialises every use of the native modules.</summary>
+    private protected object Gate => _gate;
+
+    /// <summary>Identity and version of the saved format.</summary>
+    private protected abstract ModelFormat Format { get; }
+
+    /// <summary>Writes what the derived transformer adds after <see cref="MapModelInfo"/> (called under <see cref="Gate"/>).</summary>
+    private protected abstract void SaveState(ModelStateWriter writer);
+
+    /// <summary>Frees what a derived transformer owns besides the network (called under <see cref="Gate"/>).</summary>
+    private protected virtual void DisposeOwned()
+    {
+    }
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> after <see cref="Dispose()"/>.</summary>
+    private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
+
+    /// <summary>Sigmoid probabilities of every class for one image: one forward pass at scale 1, no flip, classifier W1.</summary>
+    internal float[] Score(RgbImage image)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            Interlocked.Increment(ref _scoreCount);
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            int pixels = image.Width * image.Height;
+            var chw = new float[3 * pixels];
+            Network.Normalization.ToChw(image.Pixels, pixels, chw);
+            var x = tensor(chw, [1, 3, image.Height, image.Width]).to(ComputeDevice);
+            return Network.call(x).sigmoid().cpu().contiguous().data<float>().ToArray();
+        }
+    }
+
+    /// <summary>The maps of the given classes (0-based, ascending) for one image.</summary>
+    internal CamMaps Extract(RgbImage image, long[] keys)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            Interlocked.Increment(ref _extractCount);
+            return _extractor.Extract(image, keys);
+        }
+    }
+
+    /// <summary>Frees the TorchSharp network held by this transformer. Outputs cannot be computed afterwards.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            lock (_gate)
+            {
+                _ownedWeight?.Dispose();
+                DisposeOwned();
+                Network.Dispose();
+            }
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc />
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        ThrowIfDisposed();
+        Host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(Format.ToVersionInfo(GetType()));
+        Info.Write(ctx.Writer);
+        lock (_gate) SaveState(new ModelStateWriter(ctx));
+    }
+
+    /// <inheritdoc />
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema)
+    {
+        ThrowIfDisposed();
+        return new Mapper(this, schema);
+    }
+
+    /// <summary>Creates the row mapper for a loaded transformer (the <c>SignatureLoadRowMapper</c> route).</summary>
+    internal IRowMapper CreateRowMapper(DataViewSchema schema) => MakeRowMapper(schema);
+
+    /// <summary>Reads the header of a saved component, with a clear error when it was written by a newer format.</summary>
+    internal static ModelStateReader OpenState(IHostEnvironment env, ModelLoadContext ctx, ModelFormat format, Type type)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        env.CheckValue(ctx, nameof(ctx));
+        uint readable = ctx.Header.ModelVerReadable, written = ctx.Header.ModelVerWritten;
+        if (readable > format.Version)
+            throw env.ExceptDecode($"This {format.Description} was saved by a newer ReCam.MLNet (format version 0x{written:X8}, " +
+                $"readable from 0x{readable:X8}); this ReCam.MLNet ({typeof(MapTransformerBase).Assembly.GetName().Version}) reads up to 0x{format.Version:X8}. Update ReCam.MLNet.");
+        ctx.CheckAtModel(format.ToVersionInfo(type));
+        var reader = new ModelStateReader(env, ctx, written);
+        return reader with { Info = MapModelInfo.Read(ctx.Reader, m => reader.Corrupt($"Damaged {format.Description}: {m}.")) };
+    }
+
+    /// <summary>
+    /// The mapper bound to one input schema. Getter → <see cref="RowState"/> → <see cref="Extract"/> (or <see cref="Score"/>) →
+    /// the network: all getters of one cursor share a <see cref="RowState"/>, so the image is decoded, the classifier scored
+    /// and the maps extracted at most once per row, and only when an output needs it.
+    /// </summary>
+    private sealed class Mapper : MapperBase
+    {
+        private const int Classes = 0, Scores = 1, Maps = 2, Height = 3, Width = 4, Stride4Maps = 5, Stride4Height = 6, Stride4Width = 7;
+
+        private readonly MapTransformerBase _owner;
+        private readonly int _imageIndex;
+        private readonly LabelColumn? _label;
+
+        public Mapper(MapTransformerBase parent, DataViewSchema inputSchema)
+            : base(parent.Host.Register("Mapper"), inputSchema, parent)
+        {
+            _owner = parent;
+            var info = parent.Info;
+            _imageIndex = MapInputs.CheckImage(parent.Host, inputSchema, info.ImageColumnName);
+            var labelColumn = inputSchema.GetColumnOrNull(info.LabelColumnName);
+            _label = labelColumn is null ? null : MapInputs.CheckLabel(parent.Host, labelColumn.Value, info.ClassNames.Length);
+        }
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => MapColumns.Build(_owner.Info.Columns, _owner.Info.ClassNames);
+
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) => Needed(activeOutput).Contains;
+
+        private HashSet<int> Needed(Func<int, bool> activeOutput)
+        {
+            var needed = new HashSet<int>();
+            if (!Enumerable.Range(0, 8).Any(activeOutput)) return needed;
+            needed.Add(_imageIndex);
+            // The label chooses the classes; only the classes and the maps depend on it (sizes and scores do not).
+            if (_label is not null && new[] { Classes, Maps, Stride4Maps }.Any(activeOutput)) needed.Add(_label.Index);
+            return needed;
+        }
+
+        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
+        {
+            _owner.ThrowIfDisposed();
+            disposer = () => { };
+            var getters = new Delegate[8];
+            // Nothing of ours is read (a later transform reads only pass-through columns): the image column is then inactive.
+            if (!Enumerable.Range(0, getters.Length).Any(activeOutput)) return getters;
+            var row = new RowState(_owner, input, _imageIndex, Needed(activeOutput).Contains(_label?.Index ?? -1) ? _label : null);
+            for (int i = 0; i < getters.Length; i++)
+            {
+                if (!activeOutput(i)) continue;
+                getters[i] = i switch
+                {
+                    Classes => (ValueGetter<VBuffer<uint>>)((ref VBuffer<uint> dst) =>
+                    {
+                        var keys = row.Keys();
+                        var editor = VBufferEditor.Create(ref dst, keys.Length);
+                        for (int k = 0; k < keys.Length; k++) editor.Values[k] = (uint)keys[k] + 1;
+                        dst = editor.Commit();
+                    }),
+                    Scores => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Copy(row.Scores(), ref dst)),
+                    Maps => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Copy(row.Maps().HighRes, ref dst)),
+                    Stride4Maps => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Copy(row.Maps().Cam, ref dst)),
+                    Height => (ValueGetter<int>)((ref int dst) => dst = row.Image().Height),
+                    Width => (ValueGetter<int>)((ref int dst) => dst = row.Image().Width),
+                    Stride4Height => (ValueGetter<int>)((ref int dst) => dst = CamMaps.StridedSize(row.Image().Height)),
+                    _ => (ValueGetter<int>)((ref int dst) => dst = CamMaps.StridedSize(row.Image().Width)),
+                };
+            }
+            return getters;
+        }
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
+            throw new NotSupportedException("ReCam mappers create all getters of a row together (CreateGetters).");
+
+        protected override void SaveModel(ModelSaveContext ctx) => _owner.SaveModel(ctx);
+
+        private static void Copy(float[] source, ref VBuffer<float> dst)
+        {
+            var editor = VBufferEditor.Create(ref dst, source.Length);
+            source.CopyTo(editor.Values);
+            dst = editor.Commit();
+        }
+    }
+
+    /// <summary>The lazily computed results of a cursor's current row.</summary>
+    private sealed class RowState(MapTransformerBase parent, DataViewRow input, int imageIndex, LabelColumn? label)
+    {
+        private readonly ValueGetter<MLImage> _imageGetter = input.GetGetter<MLImage>(input.Schema[imageIndex]);
+        private readonly LabelReader? _labels = label is null ? null : LabelReader.Create(input, label);
+        private readonly string _imageColumn = input.Schema[imageIndex].Name;
+        private long _position = -1;
+        private MLImage? _source;
+        private RgbImage? _image;
+        private float[]? _scores;
+        private long[]? _keys;
+        private CamMaps? _maps;
+
+        public RgbImage Image()
+        {
+            if (_position != input.Position || _image is null)
+            {
+                _scores = null;
+                _keys = null;
+                _maps = null;
+                // ML.NET getter convention: the previous value is handed back, for the source to reuse or release.
+                _imageGetter(ref _source!);
+                if (_source is null) throw new InvalidOperationException($"Image column '{_imageColumn}' has no image in row {input.Position}.");
+                _image = MLImageConversion.ToRgb(_source, _imageColumn);
+                _position = input.Position;
+            }
+            return _image;
+        }
+
+        public float[] Scores()
+        {
+            var image = Image();
+            return _scores ??= parent.Score(image);
+        }
+
+        public long[] Keys()
+        {
+            var image = Image();
+            if (_keys is not null) return _keys;
+            if (_labels is not null)
+            {
+                var multiHot = _labels.Read();
+                _keys = Enumerable.Range(0, multiHot.Length).Where(k => multiHot[k] > 0).Select(k => (long)k).ToArray();
+            }
+            else
+            {
+                _scores ??= parent.Score(image);
+                _keys = Enumerable.Range(0, _scores.Length).Where(k => _scores[k] > parent.Info.Threshold).Select(k => (long)k).ToArray();
+            }
+            return _keys;
+        }
+
+        public CamMaps Maps()
+        {
+            var image = Image();
+            return _maps ??= parent.Extract(image, Keys());
+        }
+    }
+}
+
+/// <summary>Identity of a saved component: its signature (8 ASCII characters), format version and loader name.</summary>
+/// <param name="Signature">Model signature, at most 8 characters.</param>
+/// <param name="Version">Format version written (and the newest this code reads), as 0xMMMMmmmm.</param>
+/// <param name="OldestReadable">Oldest format version this code reads.</param>
+/// <param name="LoaderSignature">Name the loader is registered under.</param>
+/// <param name="Description">What the component is, for error messages.</param>
+internal sealed record ModelFormat(string Signature, uint Version, uint OldestReadable, string LoaderSignature, string Description)
+{
+    public VersionInfo ToVersionInfo(Type type) => new(modelSignature: Signature, verWrittenCur: Version, verReadableCur: Version,
+        verWeCanReadBack: OldestReadable, loaderSignature: LoaderSignature, loaderAssemblyName: type.Assembly.FullName);
+}
+
+/// <summary>Writes a component's state into an ML.NET model.</summary>
+internal sealed class ModelStateWriter(ModelSaveContext ctx)
+{
+    /// <summary>The main stream of the component.</summary>
+    public BinaryWriter Writer => ctx.Writer;
+
+    /// <summary>Writes a separate binary entry (for example network weights) next to the main stream.</summary>
+    public void WriteEntry(string name, Action<BinaryWriter> write) => ctx.SaveBinaryStream(name, write);
+}
+
+/// <summary>Reads a component's state from an ML.NET model.</summary>
+internal sealed record ModelStateReader(IHostEnvironment Environment, ModelLoadContext Context, uint Version)
+{
+    /// <summary>The model's description, read by <see cref="MapTransformerBase.OpenState"/>.</summary>
+    public MapModelInfo Info { get; init; } = null!;
+
+    /// <summary>The main stream of the component.</summary>
+    public BinaryReader Reader => Context.Reader;
+
+    /// <summary>Reads a separate binary entry; a clear error if the model does not hold it.</summary>
+    public void ReadEntry(string name, Action<BinaryReader> read)
+    {
+        if (!Context.TryLoadBinaryStream(name, read))
+            throw Environment.ExceptDecode($"The model is incomplete: its entry '{name}' is missing (truncated or damaged file?).");
+    }
+
+    /// <summary>An ML.NET "bad model data" error.</summary>
+    public Exception Corrupt(string message) => Environment.ExceptDecode(message);
+
+    /// <summary>Loads the TorchSharp weights of <paramref name="module"/> (strict) from entry <paramref name="name"/>; a "damaged model" error naming the entry if they do not fit.</summary>
+    public void ReadWeights(string name, TorchSharp.torch.nn.Module module, string description) => ReadEntry(name, r =>
+    {
+        try
+        {
+            module.load(r, strict: true);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw Corrupt($"Damaged {description}: the weights do not load (entry '{name}': {e.Message}).");
+        }
+    });
+}

@@ -1,0 +1,78 @@
+using ReCam.Networks;
+
+namespace ReCam.MLNet;
+
+/// <summary>
+/// Everything besides the weights that a fitted map transformer (CAM or ReCAM) needs, and how it is saved.
+/// </summary>
+/// <remarks>
+/// Binary layout of the model's main stream, after ML.NET's model header, written by <see cref="Write"/> with a
+/// <see cref="BinaryWriter"/> (little-endian; strings are .NET length-prefixed UTF-8):
+/// <list type="number">
+/// <item><description><c>int32</c> C, then C strings: the class names;</description></item>
+/// <item><description>string: the backbone name; <c>int32</c>: the block type (0 basic, 1 bottleneck); <c>int32</c> S, then S
+/// <c>int32</c>: blocks per stage;</description></item>
+/// <item><description>the input convention: <c>bool</c> BGR, <c>float32</c> scale, 3 <c>float32</c> means, 3 <c>float32</c> stds;</description></item>
+/// <item><description><c>int32</c> N, then N <c>float64</c>: the extraction scales; <c>float32</c>: the prediction threshold;</description></item>
+/// <item><description>strings: the image column, the label column, then the 8 output column names in
+/// <see cref="MapColumnNames.All"/> order.</description></item>
+/// </list>
+/// The transformer then appends its own fields (see its <c>SaveState</c>) and its weights as separate binary entries.
+/// </remarks>
+internal sealed record MapModelInfo(
+    string[] ClassNames, BackboneSpec Backbone, double[] Scales, float Threshold, string ImageColumnName, string LabelColumnName, MapColumnNames Columns)
+{
+    public void Write(BinaryWriter w)
+    {
+        w.Write(ClassNames.Length);
+        foreach (string name in ClassNames) w.Write(name);
+        w.Write(Backbone.Name);
+        w.Write((int)Backbone.Block);
+        w.Write(Backbone.Layers.Length);
+        foreach (int n in Backbone.Layers) w.Write(n);
+        var normalization = Backbone.Normalization;
+        w.Write(normalization.Bgr);
+        w.Write(normalization.Scale);
+        for (int c = 0; c < 3; c++) w.Write(normalization.Mean[c]);
+        for (int c = 0; c < 3; c++) w.Write(normalization.Std[c]);
+        w.Write(Scales.Length);
+        foreach (double s in Scales) w.Write(s);
+        w.Write(Threshold);
+        w.Write(ImageColumnName);
+        w.Write(LabelColumnName);
+        foreach (string name in Columns.All) w.Write(name);
+    }
+
+    public static MapModelInfo Read(BinaryReader r, Func<string, Exception> corrupt)
+    {
+        int classes = r.ReadInt32();
+        if (classes is < 1 or > 100_000) throw corrupt($"class count {classes} is out of range");
+        var names = new string[classes];
+        for (int i = 0; i < classes; i++) names[i] = r.ReadString();
+        string backbone = r.ReadString();
+        var block = (ResNetBlock)r.ReadInt32();
+        if (!Enum.IsDefined(block)) throw corrupt($"unknown residual block type {(int)block}");
+        int stages = r.ReadInt32();
+        if (stages is < 1 or > 16) throw corrupt($"stage count {stages} is out of range");
+        var layers = new int[stages];
+        for (int i = 0; i < stages; i++) layers[i] = r.ReadInt32();
+        bool bgr = r.ReadBoolean();
+        float scale = r.ReadSingle();
+        float[] mean = [r.ReadSingle(), r.ReadSingle(), r.ReadSingle()];
+        float[] std = [r.ReadSingle(), r.ReadSingle(), r.ReadSingle()];
+        int scaleCount = r.ReadInt32();
+        if (scaleCount is < 1 or > 64) throw corrupt($"scale count {scaleCount} is out of range");
+        var scales = new double[scaleCount];
+        for (int i = 0; i < scaleCount; i++) scales[i] = r.ReadDouble();
+        float threshold = r.ReadSingle();
+        string image = r.ReadString(), label = r.ReadString();
+        var c = new string[8];
+        for (int i = 0; i < c.Length; i++) c[i] = r.ReadString();
+        var columns = new MapColumnNames
+        {
+            Classes = c[0], Scores = c[1], Maps = c[2], Height = c[3], Width = c[4], Stride4Maps = c[5], Stride4Height = c[6], Stride4Width = c[7],
+        };
+        var spec = BackboneCatalog.Saved(backbone, block, layers, new InputNormalization(bgr, scale, mean, std));
+        return new(names, spec, scales, threshold, image, label, columns);
+    }
+}
