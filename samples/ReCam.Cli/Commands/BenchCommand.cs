@@ -1,13 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Microsoft.Extensions.Logging;
 using ReCam.Cam;
 using ReCam.Imaging;
 using ReCam.Networks;
 using ReCam.Platform;
 using ReCam.Training;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace ReCam.Cli.Commands;

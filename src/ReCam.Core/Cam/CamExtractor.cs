@@ -1,13 +1,12 @@
 using ReCam.Imaging;
 using ReCam.Networks;
 using ReCam.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ReCam.Cam;
 
 /// <summary>
-/// Multi-scale class activation map extraction (make_cam / make_recam, recam-method.md §5). For each
+/// Multi-scale class activation map extraction (the official make_cam / make_recam). For each
 /// scale (default 1.0, 0.5, 1.5, 2.0) the image is rescaled with PIL bicubic, paired with its
 /// horizontal flip, passed through the backbone; A = ReLU(W · F) per copy, merged as A[0] + flip(A[1]).
 /// The stride-4 map sums the bilinear resizes of every scale to (⌈H/4⌉, ⌈W/4⌉); the full-resolution map

@@ -128,7 +128,7 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Soft masks and class features (recam-method.md §3.2): M_k = ReLU(W1_k·F) normalised by <see cref="MaxNormalization"/>
+    /// Soft masks and class features, as the official ReCAM code computes them: M_k = ReLU(W1_k·F) normalised by <see cref="MaxNormalization"/>
     /// (a differentiable max); f_k = mean over pixels of M_k·F, computed as one batched product
     /// (B,C,hw)×(B,hw,D)/(hw), never as a B×C×D×h×w tensor.
     /// </summary>

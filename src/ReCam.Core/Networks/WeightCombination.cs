@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace ReCam.Networks;
 
-/// <summary>Which classifier weight ReCAM extraction uses (recam-method.md §5).</summary>
+/// <summary>Which classifier weight ReCAM extraction uses (the official code: W1⊙W2 on VOC, W1 on COCO).</summary>
 public enum WeightCombination
 {
     /// <summary>W1 of the re-activated network (the official COCO setting).</summary>

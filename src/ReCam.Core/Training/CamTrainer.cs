@@ -1,5 +1,4 @@
 using ReCam.Networks;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ReCam.Training;

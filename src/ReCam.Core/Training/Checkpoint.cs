@@ -3,7 +3,6 @@ using System.Text.Json;
 using ReCam.IO;
 using ReCam.Networks;
 using ReCam.Networks.Import;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ReCam.Training;

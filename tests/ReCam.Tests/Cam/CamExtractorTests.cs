@@ -2,7 +2,6 @@ using ReCam.Cam;
 using ReCam.Imaging;
 using ReCam.Networks;
 using ReCam.Tests.Networks;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -2,7 +2,6 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using ReCam.Networks;
 using ReCam.Networks.Import;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,13 +1,12 @@
 using ReCam.Cam;
 using ReCam.Imaging;
 using ReCam.Networks;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
 namespace ReCam.Tests.Networks;
 
-/// <summary>The mathematics of re-activation (recam-method.md §3.2, §4.3, §5) pinned on small tensors.</summary>
+/// <summary>The mathematics of re-activation as the official code computes it pinned on small tensors.</summary>
 public class ReCamHeadTests
 {
     [Fact]

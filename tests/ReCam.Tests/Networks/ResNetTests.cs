@@ -1,7 +1,5 @@
 using ReCam.Networks;
-using ReCam.Networks.Import;
 using ReCam.Training;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

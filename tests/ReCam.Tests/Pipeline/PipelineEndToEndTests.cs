@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using ReCam.Cam;
 using ReCam.Pipeline;
 using ReCam.Training;
-using TorchSharp;
 using Xunit;
 
 namespace ReCam.Tests.Pipeline;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using ReCam.Data;
 using ReCam.Pipeline;
 using ReCam.Scenes;
 using ReCam.Training;

@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using ReCam.Networks;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ReCam.MLNet;

@@ -1,4 +1,4 @@
-// Every use of ML.NET's internal API lives in this folder (MLNetInternals/) (docs/platform.md §4). The compiler sees publicized
+// Every use of ML.NET's internal API lives in this folder (MLNetInternals/): ML.NET offers third-party transformers no public way to save state. The compiler sees publicized
 // reference copies of Microsoft.ML.Core/Data (build/PublicizeMLNet.targets); at run time CoreCLR honours the
 // attribute below and lets this assembly reach the real assemblies' non-public members.
 [assembly: System.Runtime.CompilerServices.IgnoresAccessChecksTo("Microsoft.ML.Core")]

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Onnx;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ReCam.Networks.Import;
