@@ -7,19 +7,19 @@ namespace ReCam.Cam;
 /// <param name="Id">Image id; the maps go to <c>&lt;id&gt;.npz</c>.</param>
 /// <param name="ImagePath">The image file.</param>
 /// <param name="Keys">0-based indices of the classes present in the image, ascending.</param>
-public sealed record MapsRequest(string Id, string ImagePath, long[] Keys);
+internal sealed record MapsRequest(string Id, string ImagePath, long[] Keys);
 
 /// <summary>Progress of an extraction run.</summary>
 /// <param name="Done">Images written so far.</param>
 /// <param name="Total">Images to write in this run.</param>
 /// <param name="ImagesPerSecond">Throughput so far.</param>
-public sealed record ExtractionProgress(int Done, int Total, double ImagesPerSecond);
+internal sealed record ExtractionProgress(int Done, int Total, double ImagesPerSecond);
 
 /// <summary>
 /// The extraction loop of make-cam and make-recam: decodes each image, extracts its maps and writes <c>&lt;id&gt;.npz</c>
 /// atomically into a folder. Images whose file exists are skipped (unless forced), so an interrupted run resumes.
 /// </summary>
-public static class MapsExtraction
+internal static class MapsExtraction
 {
     /// <summary>The requests whose maps are not in <paramref name="folder"/> yet (all of them when <paramref name="force"/>).</summary>
     public static IReadOnlyList<MapsRequest> ToDo(IEnumerable<MapsRequest> requests, string folder, bool force) =>

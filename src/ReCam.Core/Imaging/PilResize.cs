@@ -6,7 +6,7 @@ namespace ReCam.Imaging;
 /// uint8 intermediate) and <c>NEAREST</c> (centre-of-cell sampling), plus ReCAM's
 /// <c>imutils.pil_rescale</c> target-size rule.
 /// </summary>
-public static class PilResize
+internal static class PilResize
 {
     // Pillow: PRECISION_BITS = 32 - 8 - 2 fractional bits for the 8-bit convolution coefficients.
     private const int PrecisionBits = 22;

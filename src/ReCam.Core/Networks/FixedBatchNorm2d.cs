@@ -9,7 +9,7 @@ namespace ReCam.Networks;
 /// never updates them, while its affine <c>weight</c>/<c>bias</c> remain ordinary trainable parameters.
 /// Parameter and buffer names match PyTorch's <c>BatchNorm2d</c>, so state dicts map one-to-one.
 /// </summary>
-public sealed class FixedBatchNorm2d : nn.Module<Tensor, Tensor>
+internal sealed class FixedBatchNorm2d : nn.Module<Tensor, Tensor>
 {
     private readonly double _eps;
 

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace ReCam.Networks;
 
 /// <summary>torchvision's BasicBlock (two 3x3 convolutions), stride on the first convolution.</summary>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
     /// <summary>Channel expansion of the block's output relative to its width.</summary>
     public const int Expansion = 1;
@@ -40,7 +40,7 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>torchvision's Bottleneck (1x1, 3x3, 1x1), stride on the 3x3 convolution, expansion 4.</summary>
-public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
 {
     /// <summary>Channel expansion of the block's output relative to its width.</summary>
     public const int Expansion = 4;

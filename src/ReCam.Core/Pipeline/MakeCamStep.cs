@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using ReCam.Cam;
-using ReCam.Platform;
 using ReCam.Training;
 using TorchSharp;
 
@@ -19,10 +18,8 @@ public static class MakeCamStep
     public static int Run(PipelineSettings settings, ExtractionOptions options, ILogger logger, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        var work = new WorkFolder(settings.WorkDir);
+        var (work, view, device) = StepContext.Open(settings, logger);
         string path = settings.Checkpoint ?? work.CamCheckpoint;
-        var view = DatasetView.Open(settings, logger);
-        var device = ComputeDevice.Select(settings.Device, settings.Threads);
         var (network, classes) = Checkpoint.LoadAnyCamNetwork(path, settings.Backbone, view.ClassNames);
         using (network)
         {

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using ReCam.Cam;
 using ReCam.Networks;
-using ReCam.Platform;
 using ReCam.Training;
 using TorchSharp;
 
@@ -21,10 +20,8 @@ public static class MakeReCamStep
     public static int Run(PipelineSettings settings, ExtractionOptions options, ILogger logger, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        var work = new WorkFolder(settings.WorkDir);
+        var (work, view, device) = StepContext.Open(settings, logger);
         string path = settings.Checkpoint ?? work.ReCamCheckpoint;
-        var view = DatasetView.Open(settings, logger);
-        var device = ComputeDevice.Select(settings.Device, settings.Threads);
         var (network, head, info) = Checkpoint.LoadReCamNetwork(path);
         using (network)
         using (head)

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using ReCam.Networks;
-using ReCam.Platform;
 using ReCam.Training;
 using TorchSharp;
 
@@ -23,9 +22,8 @@ public static class TrainCamStep
         if (TrainingLog.AlreadyDone(work.CamCheckpoint, settings.Force, Name, logger)) return work.CamCheckpoint;
         options = options with { Seed = settings.Seed };
         options.Validate();
-        var view = DatasetView.Open(settings, logger);
+        var (_, view, device) = StepContext.Open(settings, logger);
         var samples = view.TrainingSamples();
-        var device = ComputeDevice.Select(settings.Device, settings.Threads);
         var spec = BackboneCatalog.Get(settings.Backbone);
 
         var (network, weightsSource) = CamNetwork.Create(spec, view.ClassNames.Count, settings.Weights, settings.Seed);

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using ReCam.Networks;
-using ReCam.Platform;
 using ReCam.Training;
 using TorchSharp;
 
@@ -23,9 +22,8 @@ public static class TrainReCamStep
         if (TrainingLog.AlreadyDone(work.ReCamCheckpoint, settings.Force, Name, logger)) return work.ReCamCheckpoint;
         options = options with { Seed = settings.Seed };
         options.Validate();
-        var view = DatasetView.Open(settings, logger);
+        var (_, view, device) = StepContext.Open(settings, logger);
         var samples = view.TrainingSamples();
-        var device = ComputeDevice.Select(settings.Device, settings.Threads);
         string source = settings.Checkpoint ?? work.CamCheckpoint;
         var (network, classes) = Checkpoint.LoadAnyCamNetwork(source, settings.Backbone, view.ClassNames);
         using var _ = network;

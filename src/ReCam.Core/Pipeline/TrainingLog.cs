@@ -64,7 +64,7 @@ internal sealed class TrainingLog(string step, ILogger logger, WorkFolder work)
 /// <param name="Seconds">Wall-clock time of the step.</param>
 /// <param name="ImagesPerSecond">Training throughput.</param>
 /// <param name="Options">The training options, as recorded in the checkpoint.</param>
-public sealed record TrainingReport(string Step, int Images, int ResumedFromEpoch, IReadOnlyList<EpochMetrics> PerEpoch, double Seconds,
+internal sealed record TrainingReport(string Step, int Images, int ResumedFromEpoch, IReadOnlyList<EpochMetrics> PerEpoch, double Seconds,
     double ImagesPerSecond, IReadOnlyDictionary<string, string> Options)
 {
     internal static readonly JsonSerializerOptions Json = new()

@@ -17,7 +17,7 @@ namespace ReCam.MLNet;
 /// <remarks>
 /// Training holds the decoded training images in memory (3 bytes per pixel). Rows without any positive label are skipped
 /// (as the command line's train-cam does). Randomness (classifier initialisation, shuffling, augmentation) comes from the
-/// <see cref="MLContext"/> seed unless <see cref="Options.Seed"/> is set (the same seed and data give the same model); the
+/// <see cref="MLContext"/> seed unless <see cref="MapEstimatorOptions.Seed"/> is set (the same seed and data give the same model); the
 /// device from <see cref="MLContext.GpuDeviceId"/> and <see cref="MLContext.FallbackToCpu"/>. Progress (epochs, loss,
 /// images/s) goes to <see cref="MLContext.Log"/> and to an ML.NET progress channel.
 /// </remarks>
@@ -31,8 +31,8 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
     internal static class Defaults
     {
         public const string OutputColumnName = MapColumnNames.CamBaseName;
-        public const string ImageColumnName = "Image";
-        public const string LabelColumnName = "Label";
+        public const string ImageColumnName = MapInputs.DefaultImageColumnName;
+        public const string LabelColumnName = MapInputs.DefaultLabelColumnName;
         public const string Backbone = BackboneCatalog.DefaultName;
         public const int Epochs = CamTrainingOptions.DefaultEpochs;
         public const int BatchSize = TrainingOptions.DefaultBatchSize;
@@ -43,23 +43,12 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
     }
 
     /// <summary>Options of <see cref="ClassActivationMapEstimator"/>. Training defaults are those of the command line's train-cam.</summary>
-    public sealed class Options
+    public sealed class Options : MapEstimatorOptions
     {
-        /// <summary>Name of the full-resolution maps column, and base of the other output names (see <see cref="MapColumnNames"/>).</summary>
-        public string OutputColumnName = Defaults.OutputColumnName;
-
-        /// <summary>Output names; null = derived from <see cref="OutputColumnName"/> by <see cref="MapColumnNames.FromBaseName"/>.</summary>
-        public MapColumnNames? OutputColumns;
-
-        /// <summary>Image column (<c>MLImage</c>, as produced by <c>LoadImages</c>).</summary>
-        public string ImageColumnName = Defaults.ImageColumnName;
-
-        /// <summary>
-        /// Image-level labels: <c>Vector&lt;Single, C&gt;</c> or <c>Vector&lt;Boolean, C&gt;</c> multi-hot (value &gt; 0 = present), or a
-        /// vector of <c>Key&lt;UInt32, C&gt;</c> listing the present classes (for example from <c>MapValueToKey</c>), or a single key.
-        /// Also read at transform time when present, to choose the classes whose maps are extracted.
-        /// </summary>
-        public string LabelColumnName = Defaults.LabelColumnName;
+        /// <summary>Creates the options with the defaults.</summary>
+        public Options() : base(Defaults.OutputColumnName)
+        {
+        }
 
         /// <summary>Class names (C of them); null = the label column's slot names or key values, else <c>class0</c>...</summary>
         public string[]? ClassNames;
@@ -73,18 +62,6 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         /// <summary>Training epochs (official: 5).</summary>
         public int Epochs = Defaults.Epochs;
 
-        /// <summary>Images per step (official: 16). Needs at least this many labelled rows.</summary>
-        public int BatchSize = Defaults.BatchSize;
-
-        /// <summary>Square training crop in pixels (official: 512; use about the image size for small images).</summary>
-        public int Crop = Defaults.Crop;
-
-        /// <summary>Smallest long side of the random training resize; null = 0.625 × <see cref="Crop"/> (320 for 512).</summary>
-        public int? ResizeLongMin;
-
-        /// <summary>Largest long side of the random training resize; null = 1.25 × <see cref="Crop"/> (640 for 512).</summary>
-        public int? ResizeLongMax;
-
         /// <summary>
         /// Backbone learning rate; null = the backbone's default (<see cref="BackboneSpec.CamLearningRate"/>: the official
         /// 0.1 for the torchvision shapes, 0.01 for the bundled ResNet-18, with which 0.1 diverges).
@@ -94,30 +71,15 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         /// <summary>Classifier learning rate; null = ten times the backbone's (official: 1.0).</summary>
         public double? ClassifierLearningRate;
 
-        /// <summary>L2 weight decay (official: 1e-4).</summary>
-        public double WeightDecay = Defaults.WeightDecay;
-
-        /// <summary>SGD momentum (default 1e-4 reproduces the official optimizer's quirk).</summary>
-        public double Momentum = Defaults.Momentum;
-
         /// <summary>Extraction scales (each with its horizontal flip); null = the official 1.0, 0.5, 1.5, 2.0.</summary>
         public double[]? Scales;
 
         /// <summary>At transform time without a label column: classes with probability above this are present.</summary>
         public float PredictionThreshold = Defaults.PredictionThreshold;
 
-        /// <summary>Seed of this estimator; null = the <see cref="MLContext"/>'s seed (random if the context has none).</summary>
-        public int? Seed;
-
-        /// <summary>Stops training between steps (Fit then throws <see cref="OperationCanceledException"/>).</summary>
-        public CancellationToken CancellationToken;
-
         /// <summary>The core training options these options describe.</summary>
-        internal CamTrainingOptions ToTraining(int seed) => new()
-        {
-            Epochs = Epochs, BatchSize = BatchSize, Crop = Crop, ResizeLongMin = ResizeLongMin, ResizeLongMax = ResizeLongMax, LearningRate = LearningRate,
-            ClassifierLearningRate = ClassifierLearningRate, WeightDecay = WeightDecay, Momentum = Momentum, Seed = seed,
-        };
+        internal CamTrainingOptions ToTraining(int seed) =>
+            Apply(new CamTrainingOptions { Epochs = Epochs, LearningRate = LearningRate, ClassifierLearningRate = ClassifierLearningRate }, seed);
     }
 
     internal ClassActivationMapEstimator(IHostEnvironment env, Options options)
@@ -131,7 +93,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
     }
 
     /// <summary>The output column names this estimator's transformer will add.</summary>
-    public MapColumnNames OutputColumns => _options.OutputColumns ?? MapColumnNames.FromBaseName(_options.OutputColumnName);
+    public MapColumnNames OutputColumns => _options.EffectiveOutputColumns;
 
     /// <summary>Checks the input schema and describes the output schema, without training.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A required column is missing or has the wrong type (ML.NET schema error).</exception>
@@ -145,7 +107,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
 
     /// <summary>Trains the classifier on <paramref name="input"/> and returns the transformer.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A required column is missing or has the wrong type or size (before any training).</exception>
-    /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="MapEstimatorOptions.CancellationToken"/> was cancelled.</exception>
     public ClassActivationMapTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -157,12 +119,8 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         var spec = BackboneCatalog.Get(_options.Backbone);
 
         using var ch = _host.Start("Training class activation maps");
-        var samples = MapInputs.ReadTrainingSamples(_host, ch, input, imageIndex, label, _options.CancellationToken);
-        if (samples.Count < _options.BatchSize)
-            throw MLNetBridge.Error(_host, $"Training the CAM classifier needs at least one batch ({_options.BatchSize}) of rows with a positive label " +
-                $"in column '{label.Name}'; the data has {samples.Count}. Lower BatchSize or add data.");
-
-        int seed = _options.Seed ?? MLNetBridge.ContextSeed(_env) ?? _host.Rand.Next();
+        var samples = MapOptions.TrainingRows(_host, ch, input, imageIndex, label, _options, "Training the CAM classifier");
+        int seed = _options.ResolveSeed(_env, _host);
         var device = MLNetBridge.SelectDevice(_env, ch);
         var training = _options.ToTraining(seed);
         var (network, weightsSource) = CamNetwork.Create(spec, classNames.Length, _options.WeightsPath, seed);
@@ -191,14 +149,13 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
     private void CheckOptions()
     {
         var o = _options;
-        MapOptions.CheckColumns(_host, (nameof(o.OutputColumnName), o.OutputColumnName), (nameof(o.ImageColumnName), o.ImageColumnName),
-            (nameof(o.LabelColumnName), o.LabelColumnName));
+        o.CheckColumns(_host);
         MapOptions.CheckBackbone(_host, nameof(o.Backbone), o.Backbone);
         if (o.WeightsPath is not null && !File.Exists(o.WeightsPath))
             throw MLNetBridge.ParameterError(_host, nameof(o.WeightsPath), $"file not found: {o.WeightsPath}");
         MapOptions.CheckCore(_host, () => o.ToTraining(0).Validate());
         MapOptions.CheckCore(_host, () => CamExtractor.CheckScales(o.Scales ?? CamExtractor.DefaultScales));
         MapOptions.CheckThreshold(_host, nameof(o.PredictionThreshold), o.PredictionThreshold);
-        MapOptions.CheckNames(_host, nameof(o.ClassNames), o.ClassNames, OutputColumns);
+        MapOptions.CheckNames(_host, nameof(o.ClassNames), o.ClassNames);
     }
 }

@@ -33,6 +33,8 @@ internal sealed record LabelColumn(int Index, string Name, LabelEncoding Encodin
 /// <summary>Schema checks of the map components' input columns (image, label), with ML.NET-style schema errors, and reading of the training rows.</summary>
 internal static class MapInputs
 {
+    public const string DefaultImageColumnName = "Image";
+    public const string DefaultLabelColumnName = "Label";
     public const string ImageRole = "image";
     public const string LabelRole = "label";
 

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using ReCam.Networks;
 using ReCam.Training;
@@ -46,12 +47,22 @@ internal static class MapOptions
         if (!(threshold is >= 0 and < 1)) throw MLNetBridge.ParameterError(ectx, field, $"must be in [0, 1) (got {threshold})");
     }
 
-    public static void CheckNames(IExceptionContext ectx, string field, string[]? classNames, MapColumnNames outputs)
+    public static void CheckNames(IExceptionContext ectx, string field, string[]? classNames)
     {
         if (classNames is { } names && (names.Length == 0 || names.Any(string.IsNullOrEmpty) || names.Distinct().Count() != names.Length))
             throw MLNetBridge.ParameterError(ectx, field, "must be non-empty, distinct names");
-        var all = outputs.All;
-        if (all.Distinct(StringComparer.Ordinal).Count() != all.Count)
-            throw MLNetBridge.ParameterError(ectx, "OutputColumns", "output column names must be distinct");
+    }
+
+    /// <summary>
+    /// The training rows of a fit (rows with a positive label, decoded): a clear error when they do not fill one batch.
+    /// </summary>
+    public static List<TrainingSample> TrainingRows(IExceptionContext ectx, IChannel ch, IDataView input, int imageIndex, LabelColumn label,
+        MapEstimatorOptions options, string what)
+    {
+        var samples = MapInputs.ReadTrainingSamples(ectx, ch, input, imageIndex, label, options.CancellationToken);
+        if (samples.Count < options.BatchSize)
+            throw MLNetBridge.Error(ectx, $"{what} needs at least one batch ({options.BatchSize}) of rows with a positive label " +
+                $"in column '{label.Name}'; the data has {samples.Count}. Lower BatchSize or add data.");
+        return samples;
     }
 }

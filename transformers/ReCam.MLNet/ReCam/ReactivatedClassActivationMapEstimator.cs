@@ -23,7 +23,7 @@ namespace ReCam.MLNet;
 /// <c>TrainClassActivationMaps</c> in the same pipeline (its maps column, <see cref="Options.CamColumnName"/>, selects it when there are several).</description></item>
 /// </list>
 /// <para>Training holds the decoded training images in memory; rows without a positive label are skipped. Randomness comes from
-/// the <see cref="MLContext"/> seed unless <see cref="Options.Seed"/> is set; the device from <see cref="MLContext.GpuDeviceId"/> and
+/// the <see cref="MLContext"/> seed unless <see cref="MapEstimatorOptions.Seed"/> is set; the device from <see cref="MLContext.GpuDeviceId"/> and
 /// <see cref="MLContext.FallbackToCpu"/>. Progress (epochs, loss, BCE, SCE, SCE accuracy, images/s) goes to <see cref="MLContext.Log"/>
 /// and to an ML.NET progress channel.</para>
 /// </remarks>
@@ -49,19 +49,12 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
     }
 
     /// <summary>Options of <see cref="ReactivatedClassActivationMapEstimator"/>. Training defaults are those of the command line's train-recam.</summary>
-    public sealed class Options
+    public sealed class Options : MapEstimatorOptions
     {
-        /// <summary>Name of the full-resolution ReCAM maps column, and base of the other output names (see <see cref="MapColumnNames"/>).</summary>
-        public string OutputColumnName = Defaults.OutputColumnName;
-
-        /// <summary>Output names; null = derived from <see cref="OutputColumnName"/> by <see cref="MapColumnNames.FromBaseName"/>.</summary>
-        public MapColumnNames? OutputColumns;
-
-        /// <summary>Image column (<c>MLImage</c>, as produced by <c>LoadImages</c>).</summary>
-        public string ImageColumnName = ClassActivationMapEstimator.Defaults.ImageColumnName;
-
-        /// <summary>Image-level labels, encoded as for <see cref="ClassActivationMapEstimator.Options.LabelColumnName"/>; C must match the CAM model's.</summary>
-        public string LabelColumnName = ClassActivationMapEstimator.Defaults.LabelColumnName;
+        /// <summary>Creates the options with the defaults.</summary>
+        public Options() : base(Defaults.OutputColumnName)
+        {
+        }
 
         /// <summary>A fitted CAM model to re-activate (copied, not shared). Takes precedence over <see cref="CamModelPath"/>.</summary>
         public ClassActivationMapTransformer? CamModel;
@@ -106,24 +99,6 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         /// <summary>Joint re-activation epochs (official: 4). May be 0 when <see cref="HeadWarmupEpochs"/> is not.</summary>
         public int Epochs = Defaults.Epochs;
 
-        /// <summary>Images per step (official VOC: 16). Needs at least this many labelled rows.</summary>
-        public int BatchSize = ClassActivationMapEstimator.Defaults.BatchSize;
-
-        /// <summary>Square training crop in pixels (official: 512; use about the image size for small images).</summary>
-        public int Crop = ClassActivationMapEstimator.Defaults.Crop;
-
-        /// <summary>Smallest long side of the random training resize; null = 0.625 × <see cref="Crop"/>.</summary>
-        public int? ResizeLongMin;
-
-        /// <summary>Largest long side of the random training resize; null = 1.25 × <see cref="Crop"/>.</summary>
-        public int? ResizeLongMax;
-
-        /// <summary>L2 weight decay of every group.</summary>
-        public double WeightDecay = ClassActivationMapEstimator.Defaults.WeightDecay;
-
-        /// <summary>SGD momentum (default 1e-4 reproduces the official optimizer's quirk).</summary>
-        public double Momentum = ClassActivationMapEstimator.Defaults.Momentum;
-
         /// <summary>Classifier weight of the emitted maps: <see cref="WeightCombination.Product"/> (W1 ⊙ W2, official VOC), W1 (official COCO), W2 or Sum.</summary>
         public WeightCombination Combination = Defaults.Combination;
 
@@ -133,20 +108,12 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         /// <summary>At transform time without a label column: classes above this probability are present; null = the CAM transformer's (0.5 for a checkpoint).</summary>
         public float? PredictionThreshold;
 
-        /// <summary>Seed of this estimator; null = the <see cref="MLContext"/>'s seed (random if the context has none).</summary>
-        public int? Seed;
-
-        /// <summary>Stops training between steps (Fit then throws <see cref="OperationCanceledException"/>).</summary>
-        public CancellationToken CancellationToken;
-
         /// <summary>The core training options these options describe.</summary>
-        internal ReCamTrainingOptions ToTraining(int seed) => new()
+        internal ReCamTrainingOptions ToTraining(int seed) => Apply(new ReCamTrainingOptions
         {
-            Epochs = Epochs, HeadWarmupEpochs = HeadWarmupEpochs, BatchSize = BatchSize, Crop = Crop, ResizeLongMin = ResizeLongMin,
-            ResizeLongMax = ResizeLongMax, Lambda = Lambda, LearningRate = LearningRate, ClassifierLearningRate = ClassifierLearningRate,
-            HeadLearningRate = HeadLearningRate, WeightDecay = WeightDecay, Momentum = Momentum, Combination = Combination, HeadInit = HeadInit,
-            BackgroundClass = BackgroundClass, Seed = seed,
-        };
+            Epochs = Epochs, HeadWarmupEpochs = HeadWarmupEpochs, Lambda = Lambda, LearningRate = LearningRate, ClassifierLearningRate = ClassifierLearningRate,
+            HeadLearningRate = HeadLearningRate, Combination = Combination, HeadInit = HeadInit, BackgroundClass = BackgroundClass,
+        }, seed);
     }
 
     internal ReactivatedClassActivationMapEstimator(IHostEnvironment env, Options options)
@@ -160,7 +127,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
     }
 
     /// <summary>The output column names this estimator's transformer will add.</summary>
-    public MapColumnNames OutputColumns => _options.OutputColumns ?? MapColumnNames.FromBaseName(_options.OutputColumnName);
+    public MapColumnNames OutputColumns => _options.EffectiveOutputColumns;
 
     private bool FromUpstream => _options.CamModel is null && _options.CamModelPath is null;
 
@@ -182,7 +149,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
     /// <exception cref="ArgumentOutOfRangeException">A required column is missing or has the wrong type or size (before any training).</exception>
     /// <exception cref="FileNotFoundException"><see cref="Options.CamModelPath"/> does not exist.</exception>
     /// <exception cref="InvalidDataException"><see cref="Options.CamModelPath"/> is not a readable CAM model.</exception>
-    /// <exception cref="OperationCanceledException"><see cref="Options.CancellationToken"/> was cancelled.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="MapEstimatorOptions.CancellationToken"/> was cancelled.</exception>
     public ReactivatedClassActivationMapTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -198,12 +165,8 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         {
             var network = source.Network;
             var label = MapInputs.CheckLabel(_host, labelColumn, network.ClassCount);
-            var samples = MapInputs.ReadTrainingSamples(_host, ch, input, imageIndex, label, _options.CancellationToken);
-            if (samples.Count < _options.BatchSize)
-                throw MLNetBridge.Error(_host, $"Re-activation needs at least one batch ({_options.BatchSize}) of rows with a positive label " +
-                    $"in column '{label.Name}'; the data has {samples.Count}. Lower BatchSize or add data.");
-
-            int seed = _options.Seed ?? MLNetBridge.ContextSeed(_env) ?? _host.Rand.Next();
+            var samples = MapOptions.TrainingRows(_host, ch, input, imageIndex, label, _options, "Re-activation");
+            int seed = _options.ResolveSeed(_env, _host);
             var device = MLNetBridge.SelectDevice(_env, ch);
             var training = _options.ToTraining(seed);
             head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount, training.BackgroundClass);
@@ -242,8 +205,8 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
     private void CheckOptions()
     {
         var o = _options;
-        MapOptions.CheckColumns(_host, (nameof(o.OutputColumnName), o.OutputColumnName), (nameof(o.ImageColumnName), o.ImageColumnName),
-            (nameof(o.LabelColumnName), o.LabelColumnName), (nameof(o.CamColumnName), o.CamColumnName));
+        o.CheckColumns(_host);
+        MapOptions.CheckColumns(_host, (nameof(o.CamColumnName), o.CamColumnName));
         if (o.CamModel is { IsDisposed: true }) throw MLNetBridge.ParameterError(_host, nameof(o.CamModel), "the CAM transformer has been disposed");
         if (o.CamModel is null && o.CamModelPath is { } path)
         {
@@ -255,6 +218,6 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         MapOptions.CheckCore(_host, () => o.ToTraining(0).Validate());
         if (o.Scales is not null) MapOptions.CheckCore(_host, () => ReCam.Cam.CamExtractor.CheckScales(o.Scales));
         if (o.PredictionThreshold is { } t) MapOptions.CheckThreshold(_host, nameof(o.PredictionThreshold), t);
-        MapOptions.CheckNames(_host, nameof(o.ClassNames), o.ClassNames, OutputColumns);
+        MapOptions.CheckNames(_host, nameof(o.ClassNames), o.ClassNames);
     }
 }
