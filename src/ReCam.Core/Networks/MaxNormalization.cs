@@ -7,7 +7,7 @@ namespace ReCam.Networks;
 /// plus 1e-5, so its peak is just below 1 and an all-zero map stays zero. The re-activation head's soft masks and the
 /// extracted CAM/ReCAM maps are both this.
 /// </summary>
-public static class MaxNormalization
+internal static class MaxNormalization
 {
     /// <summary>Added to the maximum so that all-zero maps do not divide by zero (the official value).</summary>
     public const double Epsilon = 1e-5;
