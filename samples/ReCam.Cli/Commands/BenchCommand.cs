@@ -25,9 +25,14 @@ internal static class BenchCommand
         var classes = new Option<int>("--classes") { DefaultValueFactory = _ => 20, Description = "Number of classes C" };
         var keys = new Option<int>("--keys") { DefaultValueFactory = _ => 2, Description = "Present classes per extracted image" };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 0, Description = "Torch CPU threads (0 = all cores)" };
+        var extractionOnly = new Option<bool>("--extraction-only") { Description = "Measure extraction only (no training steps)" };
+        var neighbour = new Option<bool>("--busy-neighbour")
+        {
+            Description = "Keep one other thread of this process busy meanwhile, as a server's request threads would (shared-core test)",
+        };
         var cmd = new Command("bench", "Measure training images/s, extraction images/s and peak memory on random data")
         {
-            backbone, size, batch, steps, images, classes, keys, threads,
+            backbone, size, batch, steps, images, classes, keys, threads, extractionOnly, neighbour,
         };
         cmd.SetAction((r, ct) => runner.Run("bench", ct, (log, token) =>
         {
@@ -36,15 +41,20 @@ internal static class BenchCommand
             int s = r.GetValue(size), b = r.GetValue(batch), c = r.GetValue(classes);
             var (net, _) = CamNetwork.Create(spec, c, null, seed: 0);
             using var _ = net;
-            net.FreezeStem();
-            double train = TrainStepsPerSecond(net, null, b, s, c, r.GetValue(steps), token) * b;
-            using var head = new ReCamHead(net.Backbone.OutputChannels, c, ReCamTrainingOptions.DefaultBackgroundClass); // as train-recam's defaults
-            double trainReCam = TrainStepsPerSecond(net, head, b, s, c, r.GetValue(steps), token) * b;
+            using var busy = r.GetValue(neighbour) ? new BusyNeighbour() : null;
+            Console.WriteLine($"backbone {spec.Name}, threads {get_num_threads()}, C = {c}, OMP_WAIT_POLICY {Environment.GetEnvironmentVariable("OMP_WAIT_POLICY")}" +
+                              (busy is null ? "" : ", with a busy neighbour thread"));
+            if (!r.GetValue(extractionOnly))
+            {
+                net.FreezeStem();
+                double train = TrainStepsPerSecond(net, null, b, s, c, r.GetValue(steps), token) * b;
+                using var head = new ReCamHead(net.Backbone.OutputChannels, c, ReCamTrainingOptions.DefaultBackgroundClass); // as train-recam's defaults
+                double trainReCam = TrainStepsPerSecond(net, head, b, s, c, r.GetValue(steps), token) * b;
+                Console.WriteLine($"train-cam step, batch {b}, crop {s}x{s}: {train:F2} images/s ({b / train:F2} s/step)");
+                Console.WriteLine($"train-recam step, batch {b}, crop {s}x{s}: {trainReCam:F2} images/s ({b / trainReCam:F2} s/step, {100 * (train / trainReCam - 1):+0;-0}% time per step vs train-cam)");
+            }
             double extract = ExtractionImagesPerSecond(net, spec, s, r.GetValue(keys), r.GetValue(images), token);
             long peak = PeakResidentBytes();
-            Console.WriteLine($"backbone {spec.Name}, threads {get_num_threads()}, C = {c}");
-            Console.WriteLine($"train-cam step, batch {b}, crop {s}x{s}: {train:F2} images/s ({b / train:F2} s/step)");
-            Console.WriteLine($"train-recam step, batch {b}, crop {s}x{s}: {trainReCam:F2} images/s ({b / trainReCam:F2} s/step, {100 * (train / trainReCam - 1):+0;-0}% time per step vs train-cam)");
             Console.WriteLine($"make-cam / make-recam (same extractor), {s}x{s} image, 4 scales x 2 flips, {r.GetValue(keys)} classes: {extract:F2} images/s");
             Console.WriteLine($"peak resident memory: {peak / (1024.0 * 1024.0):F0} MiB");
         }));
@@ -97,6 +107,30 @@ internal static class BenchCommand
             extractor.Extract(image, present);
         }
         return images / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>A thread that keeps one core busy until disposed, standing in for the other work of a process that shares its cores.</summary>
+    private sealed class BusyNeighbour : IDisposable
+    {
+        private volatile bool _stop;
+        private readonly Thread _thread;
+
+        public BusyNeighbour()
+        {
+            _thread = new Thread(() =>
+            {
+                double x = 0;
+                while (!_stop) x = Math.Sqrt(x + 1);
+                GC.KeepAlive(x);
+            }) { IsBackground = true, Name = "busy neighbour" };
+            _thread.Start();
+        }
+
+        public void Dispose()
+        {
+            _stop = true;
+            _thread.Join();
+        }
     }
 
     private static long PeakResidentBytes()

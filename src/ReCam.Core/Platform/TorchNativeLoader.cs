@@ -38,6 +38,10 @@ internal static class TorchNativeLoader
 
 #pragma warning disable CA2255 // A library module initializer is the point here: it must run before any torch call.
     [ModuleInitializer]
-    internal static void OnModuleLoad() => EnsurePatched();
+    internal static void OnModuleLoad()
+    {
+        OpenMpDefaults.Apply();
+        EnsurePatched();
+    }
 #pragma warning restore CA2255
 }

@@ -126,5 +126,11 @@ public sealed class CamSchemaTests
         Assert.Contains("Epochs", e.Message);
         var b = Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.TrainClassActivationMaps(backbone: "vgg16"));
         Assert.Contains("vgg16", b.Message);
+        var t = Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.TrainClassActivationMaps(new ClassActivationMapEstimator.Options { NumberOfThreads = 0 }));
+        Assert.Contains("NumberOfThreads", t.Message);
+        var c = Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.TrainClassActivationMaps(new ClassActivationMapEstimator.Options { Crop = 4 }));
+        Assert.Contains("Crop", c.Message);
+        var s = Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.TrainClassActivationMaps(new ClassActivationMapEstimator.Options { Scales = [] }));
+        Assert.Contains("Scales", s.Message);
     }
 }

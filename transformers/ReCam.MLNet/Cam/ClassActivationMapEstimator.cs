@@ -122,6 +122,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         var samples = MapOptions.TrainingRows(_host, ch, input, imageIndex, label, _options, "Training the CAM classifier");
         int seed = _options.ResolveSeed(_env, _host);
         var device = MLNetBridge.SelectDevice(_env, ch);
+        _options.ApplyThreads();
         var training = _options.ToTraining(seed);
         var (network, weightsSource) = CamNetwork.Create(spec, classNames.Length, _options.WeightsPath, seed);
         try
@@ -149,7 +150,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
     private void CheckOptions()
     {
         var o = _options;
-        o.CheckColumns(_host);
+        o.CheckShared(_host);
         MapOptions.CheckBackbone(_host, nameof(o.Backbone), o.Backbone);
         if (o.WeightsPath is not null && !File.Exists(o.WeightsPath))
             throw MLNetBridge.ParameterError(_host, nameof(o.WeightsPath), $"file not found: {o.WeightsPath}");

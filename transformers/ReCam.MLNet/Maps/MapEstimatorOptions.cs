@@ -53,6 +53,15 @@ public abstract class MapEstimatorOptions
     /// <summary>Stops training between steps (Fit then throws <see cref="OperationCanceledException"/>).</summary>
     public CancellationToken CancellationToken;
 
+    /// <summary>
+    /// Torch CPU threads, set when Fit starts; null = leave libtorch's setting (all cores unless the application chose).
+    /// libtorch has one thread pool per process, so the setting also holds for transforms that run afterwards in the same
+    /// process. On a server that shares its cores, fewer threads than cores keeps each request's work from competing with the
+    /// others (idle OpenMP threads already sleep rather than spin: ReCam sets <c>OMP_WAIT_POLICY=PASSIVE</c> unless the
+    /// process chose a policy).
+    /// </summary>
+    public int? NumberOfThreads;
+
     /// <summary>The output column names in effect.</summary>
     internal MapColumnNames EffectiveOutputColumns => OutputColumns ?? MapColumnNames.FromBaseName(OutputColumnName);
 
@@ -66,9 +75,16 @@ public abstract class MapEstimatorOptions
     /// <summary>The seed in effect: this estimator's, else the context's, else a draw from the host.</summary>
     internal int ResolveSeed(IHostEnvironment env, IHost host) => Seed ?? MLNetBridge.ContextSeed(env) ?? host.Rand.Next();
 
-    /// <summary>The checks that are ML.NET's own: non-empty column names, distinct output names.</summary>
-    internal void CheckColumns(IExceptionContext ectx)
+    /// <summary>Applies <see cref="NumberOfThreads"/> (process-wide).</summary>
+    internal void ApplyThreads()
     {
+        if (NumberOfThreads is int threads) TorchSharp.torch.set_num_threads(threads);
+    }
+
+    /// <summary>The checks of the shared options that are ML.NET's own: non-empty column names, distinct output names, thread count.</summary>
+    internal void CheckShared(IExceptionContext ectx)
+    {
+        if (NumberOfThreads is < 1 or > 256) throw MLNetBridge.ParameterError(ectx, nameof(NumberOfThreads), $"must be between 1 and 256 (got {NumberOfThreads})");
         MapOptions.CheckColumns(ectx, (nameof(OutputColumnName), OutputColumnName), (nameof(ImageColumnName), ImageColumnName),
             (nameof(LabelColumnName), LabelColumnName));
         var all = EffectiveOutputColumns.All;

@@ -168,6 +168,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
             var samples = MapOptions.TrainingRows(_host, ch, input, imageIndex, label, _options, "Re-activation");
             int seed = _options.ResolveSeed(_env, _host);
             var device = MLNetBridge.SelectDevice(_env, ch);
+            _options.ApplyThreads();
             var training = _options.ToTraining(seed);
             head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount, training.BackgroundClass);
             head.Initialize(training.HeadInit, seed);
@@ -205,7 +206,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
     private void CheckOptions()
     {
         var o = _options;
-        o.CheckColumns(_host);
+        o.CheckShared(_host);
         MapOptions.CheckColumns(_host, (nameof(o.CamColumnName), o.CamColumnName));
         if (o.CamModel is { IsDisposed: true }) throw MLNetBridge.ParameterError(_host, nameof(o.CamModel), "the CAM transformer has been disposed");
         if (o.CamModel is null && o.CamModelPath is { } path)
