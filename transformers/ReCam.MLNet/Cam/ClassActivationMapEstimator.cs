@@ -111,7 +111,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
     public ClassActivationMapTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        int imageIndex = MapInputs.CheckImage(_host, input.Schema, _options.ImageColumnName);
+        int imageIndex = MapInputs.CheckImage(_host, input, _options.ImageColumnName);
         var labelColumn = input.Schema.GetColumnOrNull(_options.LabelColumnName)
             ?? throw MLNetBridge.SchemaMismatch(_host, MapInputs.LabelRole, _options.LabelColumnName);
         var label = MapInputs.CheckLabel(_host, labelColumn, _options.ClassNames?.Length);

@@ -86,6 +86,52 @@ internal static class MLNetBridge
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="column"/> is missing from <paramref name="data"/> because a cache checkpoint between the two dropped
+    /// it (ML.NET's cache keeps only cacheable column types, and images are not), although the data before the cache has it.
+    /// </summary>
+    public static bool DroppedByCache(IDataView data, string column)
+    {
+        bool sawCache = false;
+        for (IDataView? view = data; view is not null;)
+        {
+            if (sawCache && view.Schema.GetColumnOrNull(column) is not null) return true;
+            switch (view)
+            {
+                case CacheDataView cache:
+                    sawCache = true;
+                    view = cache._subsetInput;
+                    break;
+                case IDataTransform transform:
+                    view = transform.Source;
+                    break;
+                default:
+                    view = null;
+                    break;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The input column (file paths) of the <c>LoadImages</c> transform upstream of <paramref name="data"/> that produced
+    /// <paramref name="imageColumn"/>, or null. ML.NET keeps a one-to-one transform's column pairs non-public.
+    /// </summary>
+    public static string? ImageLoaderSource(IDataView data, string imageColumn)
+    {
+        var pairsField = typeof(OneToOneTransformerBase).GetField("ColumnPairs",
+            System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance);
+        foreach (var loader in UpstreamTransformers(data).OfType<Microsoft.ML.Data.ImageLoadingTransformer>())
+        {
+            if (pairsField?.GetValue(loader) is (string Output, string Input)[] pairs && pairs.FirstOrDefault(p => p.Output == imageColumn) is { Input: { } input })
+                return input;
+        }
+        return null;
+    }
+
+    /// <summary>An ML.NET schema error (ArgumentOutOfRangeException) with a message of ours.</summary>
+    public static Exception SchemaError(IExceptionContext ectx, string message) => ectx.ExceptParam("inputSchema", message);
+
     /// <summary>An ML.NET error (InvalidOperationException) attributed to <paramref name="ectx"/>.</summary>
     public static Exception Error(IExceptionContext ectx, string message) => ectx.Except(message);
 

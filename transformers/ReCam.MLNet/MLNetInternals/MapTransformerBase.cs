@@ -281,8 +281,16 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
                 _scores = null;
                 _keys = null;
                 _maps = null;
-                // ML.NET getter convention: the previous value is handed back, for the source to reuse or release.
-                _imageGetter(ref _source!);
+                try
+                {
+                    // ML.NET getter convention: the previous value is handed back, for the source to reuse or release.
+                    _imageGetter(ref _source!);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw new InvalidOperationException(
+                        $"Row {input.Position}: the image of column '{_imageColumn}' could not be loaded: {MapInputs.Innermost(e)}", e);
+                }
                 if (_source is null) throw new InvalidOperationException($"Image column '{_imageColumn}' has no image in row {input.Position}.");
                 _image = MLImageConversion.ToRgb(_source, _imageColumn);
                 _position = input.Position;

@@ -54,6 +54,30 @@ internal static class MapInputs
         return column.Index;
     }
 
+    /// <summary>Checks the image column of the data given to Fit; returns its index. Names the cache checkpoint when one dropped it.</summary>
+    public static int CheckImage(IExceptionContext ectx, IDataView data, string name)
+    {
+        if (data.Schema.GetColumnOrNull(name) is null && MLNetBridge.DroppedByCache(data, name))
+            throw MLNetBridge.SchemaError(ectx,
+                $"Image column '{name}' is not in the data given to Fit because a cache checkpoint (AppendCacheCheckpoint) after LoadImages " +
+                "dropped it: ML.NET's cache keeps no image columns. Put the cache checkpoint before LoadImages (it then caches the paths), or leave it out.");
+        return CheckImage(ectx, data.Schema, name);
+    }
+
+    /// <summary>The column holding the file paths that <c>LoadImages</c> turned into image column <paramref name="imageColumn"/>, if the data has it.</summary>
+    public static int? ImagePathColumn(IDataView data, string imageColumn)
+    {
+        string? source = MLNetBridge.ImageLoaderSource(data, imageColumn);
+        return source is not null && data.Schema.GetColumnOrNull(source) is { Type: TextDataViewType } path ? path.Index : null;
+    }
+
+    /// <summary>The message of the innermost exception: ML.NET wraps image-loading failures in cursor and worker errors.</summary>
+    public static string Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e.Message;
+    }
+
     /// <summary>Checks the image column of a schema shape (estimator side).</summary>
     public static void CheckImage(IExceptionContext ectx, SchemaShape shape, string name)
     {
@@ -105,7 +129,9 @@ internal static class MapInputs
 
     /// <summary>
     /// Reads the training rows: every image with at least one positive label, decoded into memory (rows without a positive
-    /// label are skipped and counted in the log, as the command line's train steps do).
+    /// label are skipped and counted in the log, as the command line's train steps do). Label keys that name no class (for
+    /// example a name <c>MapValueToKey</c> did not know) are dropped with a warning. An image that cannot be loaded is an
+    /// error naming the row and, when the data has it, the file.
     /// </summary>
     public static List<TrainingSample> ReadTrainingSamples(IExceptionContext ectx, IChannel ch, IDataView input, int imageIndex, LabelColumn label,
         CancellationToken cancellationToken)
@@ -113,8 +139,12 @@ internal static class MapInputs
         var samples = new List<TrainingSample>();
         int skipped = 0;
         string imageName = input.Schema[imageIndex].Name;
-        using var cursor = input.GetRowCursor([input.Schema[imageIndex], input.Schema[label.Index]]);
+        int? pathIndex = ImagePathColumn(input, imageName);
+        var columns = new List<DataViewSchema.Column> { input.Schema[imageIndex], input.Schema[label.Index] };
+        if (pathIndex is int p) columns.Add(input.Schema[p]);
+        using var cursor = input.GetRowCursor(columns);
         var imageGetter = cursor.GetGetter<MLImage>(input.Schema[imageIndex]);
+        var pathGetter = pathIndex is int pi ? cursor.GetGetter<ReadOnlyMemory<char>>(input.Schema[pi]) : null;
         var labels = LabelReader.Create(cursor, label);
         MLImage image = null!;
         while (cursor.MoveNext())
@@ -126,11 +156,24 @@ internal static class MapInputs
                 skipped++;
                 continue;
             }
-            imageGetter(ref image);
+            try
+            {
+                imageGetter(ref image);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                ReadOnlyMemory<char> path = default;
+                pathGetter?.Invoke(ref path);
+                throw MLNetBridge.Error(ectx, e, $"Row {cursor.Position}: the image of column '{imageName}'" +
+                    (pathGetter is null ? "" : $" ('{path}')") + $" could not be loaded: {Innermost(e)}");
+            }
             if (image is null) throw MLNetBridge.Error(ectx, $"Image column '{imageName}' has no image in row {cursor.Position}.");
             samples.Add(new TrainingSample($"row {cursor.Position}", MLImageConversion.ToRgb(image, imageName), multiHot));
         }
         if (skipped > 0) ch.Info(MessageSensitivity.None, $"{skipped} row(s) without any positive label skipped.");
+        if (labels.UnknownKeys > 0)
+            ch.Warning(MessageSensitivity.None, $"{labels.UnknownKeys} label value(s) in column '{label.Name}' name no class (a missing key: for example " +
+                "a name that MapValueToKey did not know) and were dropped. Check the names, or build the key mapping from the full class list.");
         return samples;
     }
 
@@ -155,9 +198,10 @@ internal static class AnnotationKinds
 /// <summary>Reads one row's label as a multi-hot vector.</summary>
 internal sealed class LabelReader
 {
-    private readonly Func<float[]> _read;
+    private Func<float[]> _read = () => [];
 
-    private LabelReader(Func<float[]> read) => _read = read;
+    /// <summary>Key values read so far that name no class (0, ML.NET's missing key, or above C).</summary>
+    public int UnknownKeys { get; private set; }
 
     /// <summary>The multi-hot label of the current row (length C).</summary>
     public float[] Read() => _read();
@@ -173,49 +217,64 @@ internal sealed class LabelReader
             {
                 var getter = row.GetGetter<VBuffer<float>>(column);
                 VBuffer<float> buffer = default;
-                return new(() =>
+                return new LabelReader
                 {
-                    getter(ref buffer);
-                    var result = new float[c];
-                    foreach (var (i, v) in buffer.Items()) result[i] = v > 0 ? 1f : 0f;
-                    return result;
-                });
+                    _read = () =>
+                    {
+                        getter(ref buffer);
+                        var result = new float[c];
+                        foreach (var (i, v) in buffer.Items()) result[i] = v > 0 ? 1f : 0f;
+                        return result;
+                    },
+                };
             }
             case LabelEncoding.MultiHotBoolean:
             {
                 var getter = row.GetGetter<VBuffer<bool>>(column);
                 VBuffer<bool> buffer = default;
-                return new(() =>
+                return new LabelReader
                 {
-                    getter(ref buffer);
-                    var result = new float[c];
-                    foreach (var (i, v) in buffer.Items()) result[i] = v ? 1f : 0f;
-                    return result;
-                });
+                    _read = () =>
+                    {
+                        getter(ref buffer);
+                        var result = new float[c];
+                        foreach (var (i, v) in buffer.Items()) result[i] = v ? 1f : 0f;
+                        return result;
+                    },
+                };
             }
             case LabelEncoding.KeyVector:
             {
                 var getter = row.GetGetter<VBuffer<uint>>(column);
                 VBuffer<uint> buffer = default;
-                return new(() =>
+                var reader = new LabelReader();
+                reader._read = () =>
                 {
                     getter(ref buffer);
                     var result = new float[c];
-                    foreach (uint k in buffer.DenseValues()) if (k >= 1 && k <= c) result[k - 1] = 1f;
+                    foreach (uint k in buffer.DenseValues())
+                    {
+                        if (k >= 1 && k <= c) result[k - 1] = 1f;
+                        else reader.UnknownKeys++;
+                    }
                     return result;
-                });
+                };
+                return reader;
             }
             default:
             {
                 var getter = row.GetGetter<uint>(column);
                 uint value = 0;
-                return new(() =>
+                var reader = new LabelReader();
+                reader._read = () =>
                 {
                     getter(ref value);
                     var result = new float[c];
                     if (value >= 1 && value <= c) result[value - 1] = 1f;
+                    else reader.UnknownKeys++;
                     return result;
-                });
+                };
+                return reader;
             }
         }
     }

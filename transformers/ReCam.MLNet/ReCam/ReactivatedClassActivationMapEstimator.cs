@@ -153,7 +153,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
     public ReactivatedClassActivationMapTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        int imageIndex = MapInputs.CheckImage(_host, input.Schema, _options.ImageColumnName);
+        int imageIndex = MapInputs.CheckImage(_host, input, _options.ImageColumnName);
         var labelColumn = input.Schema.GetColumnOrNull(_options.LabelColumnName)
             ?? throw MLNetBridge.SchemaMismatch(_host, MapInputs.LabelRole, _options.LabelColumnName);
         var labelShape = MapInputs.CheckLabel(_host, labelColumn, null);
