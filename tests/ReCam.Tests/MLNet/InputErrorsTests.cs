@@ -78,4 +78,14 @@ public sealed class InputErrorsTests(CamModelFixture fixture)
         Assert.Equal(fixture.ClassNames, model.LastTransformer.ClassNames);
         Assert.Contains(warnings, w => w.Contains("name no class") && w.Contains("'Label'"));
     }
+
+    [Fact]
+    public void ARowWhoseLabelNamesNoClassGetsThePredictedClasses()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = new[] { new LabelledRow { ImagePath = fixture.Rows[0].ImagePath, Label = new float[10] } };
+        var output = fixture.Model.Transform(ml.Data.LoadFromEnumerable(rows));
+        // The fixture's prediction threshold is 0: every class is predicted present.
+        Assert.Equal(Enumerable.Range(1, 10).Select(k => (uint)k), output.GetColumn<uint[]>("CamClasses").Single());
+    }
 }

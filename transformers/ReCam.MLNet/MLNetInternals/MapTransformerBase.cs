@@ -313,7 +313,8 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
                 var multiHot = _labels.Read();
                 _keys = Enumerable.Range(0, multiHot.Length).Where(k => multiHot[k] > 0).Select(k => (long)k).ToArray();
             }
-            else
+            // No label column, or a row whose label names no class (an image to segment, not to train on): the classifier decides.
+            if (_keys is null || _keys.Length == 0)
             {
                 _scores ??= parent.Score(image);
                 _keys = Enumerable.Range(0, _scores.Length).Where(k => _scores[k] > parent.Info.Threshold).Select(k => (long)k).ToArray();
