@@ -20,8 +20,14 @@ public sealed class CamNetwork : nn.Module<Tensor, Tensor>
     /// Creates the network with a randomly initialised backbone of <paramref name="spec"/>'s shape (from torch's global
     /// generator; load weights afterwards) for <paramref name="classCount"/> classes.
     /// </summary>
-    public CamNetwork(BackboneSpec spec, int classCount) : this(spec, new ResNet(spec.Block, spec.Layers), classCount)
+    public CamNetwork(BackboneSpec spec, int classCount) : this(spec, NewBackbone(spec), classCount)
     {
+    }
+
+    private static ResNet NewBackbone(BackboneSpec spec)
+    {
+        Platform.TorchNativeLoader.ThrowIfUnloadable();
+        return new ResNet(spec.Block, spec.Layers);
     }
 
     private CamNetwork(BackboneSpec spec, ResNet backbone, int classCount) : base(nameof(CamNetwork))
@@ -43,6 +49,7 @@ public sealed class CamNetwork : nn.Module<Tensor, Tensor>
     /// <returns>The network and where its backbone weights came from (a path, or "random initialisation").</returns>
     public static (CamNetwork Network, string WeightsSource) Create(BackboneSpec spec, int classCount, string? weightsPath, int seed)
     {
+        Platform.TorchNativeLoader.ThrowIfUnloadable();
         using var saved = random.get_rng_state();
         random.manual_seed(seed);
         try

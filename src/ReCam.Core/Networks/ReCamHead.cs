@@ -36,7 +36,7 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
     /// Adds a background row (<c>background.weight</c>, [1, D, 1, 1]) to the softmax: the features pooled where no
     /// present class's mask is active are classified as background. Used in training only; extraction uses W2.
     /// </param>
-    public ReCamHead(int channels, int classCount, bool backgroundClass = false) : base(nameof(ReCamHead))
+    public ReCamHead(int channels, int classCount, bool backgroundClass = false) : base(Platform.TorchNativeLoader.Checked(nameof(ReCamHead)))
     {
         classifier = nn.Conv2d(channels, classCount, 1, bias: false);
         if (backgroundClass) background = nn.Conv2d(channels, 1, 1, bias: false);

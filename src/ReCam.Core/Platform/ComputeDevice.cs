@@ -14,6 +14,7 @@ public static class ComputeDevice
     public static Device Select(string name, int threads = 0)
     {
         ArgumentNullException.ThrowIfNull(name);
+        TorchNativeLoader.ThrowIfUnloadable();
         if (threads > 0) set_num_threads(threads);
         string n = name.Trim().ToLowerInvariant();
         if (n == "cpu") return CPU;

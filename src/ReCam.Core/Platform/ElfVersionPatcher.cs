@@ -38,7 +38,7 @@ namespace ReCam.Platform
         {
             if (!File.Exists(path)) return false;
             byte[] image = File.ReadAllBytes(path);
-            int changed = MarkVersionsWeak(image, name => Array.IndexOf(TooNewVersions, name) >= 0 && !HostProvides(name));
+            int changed = MarkVersionsWeak(image, NeedsWeakening);
             if (changed == 0) return false;
             string temp = path + ".patch-" + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
             File.WriteAllBytes(temp, image);
@@ -46,6 +46,11 @@ namespace ReCam.Platform
             File.Replace(temp, path, null);
             return true;
         }
+
+        /// <summary>True if <paramref name="path"/> exists and still requires a libstdc++ symbol version the host lacks (read only).</summary>
+        public static bool NeedsPatch(string path) => File.Exists(path) && MarkVersionsWeak(File.ReadAllBytes(path), NeedsWeakening) > 0;
+
+        private static bool NeedsWeakening(string version) => Array.IndexOf(TooNewVersions, version) >= 0 && !HostProvides(version);
 
         /// <summary>
         /// Sets <c>VER_FLG_WEAK</c> on every version requirement in an ELF64 little-endian image whose
