@@ -24,6 +24,8 @@ internal static class MLNetBridge
     /// </summary>
     public static torch.Device SelectDevice(IHostEnvironment env, IChannel? channel)
     {
+        ReCam.Platform.TorchNativeLoader.ThrowIfUnloadable(); // the components' first torch call: a clear error beats TorchSharp's
+
         if (env is not IHostEnvironmentInternal settings || settings.GpuDeviceId is not int gpu) return torch.CPU;
         if (torch.cuda.is_available()) return torch.device(DeviceType.CUDA, gpu);
         if (settings.FallbackToCpu)
