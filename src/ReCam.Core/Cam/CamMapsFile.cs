@@ -19,7 +19,7 @@ public static class CamMapsFile
     private static readonly DateTimeOffset EntryTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>The path of the maps of image <paramref name="id"/> in <paramref name="folder"/>: <c>folder/id.npz</c>.</summary>
-    public static string PathFor(string folder, string id) => Path.Combine(folder, id + Extension);
+    public static string PathFor(string folder, string id) => Path.Combine(folder, Data.ImageIds.Check(id, "maps file name") + Extension);
 
     /// <summary>Writes <paramref name="maps"/> to <paramref name="path"/> atomically.</summary>
     public static void Write(string path, CamMaps maps)

@@ -39,7 +39,7 @@ internal static class ClsLabelsNpy
         int length = -1;
         foreach (DictionaryEntry entry in dict)
         {
-            string id = KeyToId(entry.Key, path);
+            string id = ImageIds.Check(KeyToId(entry.Key, path), path);
             float[] vector = ToVector(entry.Value, path, id);
             if (length >= 0 && vector.Length != length)
                 throw new InvalidDataException($"'{path}': entry '{id}' has {vector.Length} values, earlier entries have {length}.");

@@ -66,6 +66,8 @@ internal static class CsvLabels
             string key = fields[0].Trim();
             if (key.Length == 0)
                 throw new InvalidDataException($"{where}: the image column is empty.");
+            // The key may be a relative file name ("photos/img2.jpg"); the id it stands for is its file name without extension.
+            ImageIds.Check(Path.GetFileNameWithoutExtension(key.Replace('\\', '/')), where);
             if (firstLine.TryGetValue(key, out int previous))
                 throw new InvalidDataException($"{where}: image '{key}' already listed on line {previous}.");
             firstLine[key] = lineNo;

@@ -56,12 +56,14 @@ public sealed class VocDataset
             throw new FileNotFoundException($"Split list not found: '{path}' ({available}).", path);
         }
         var ids = new List<string>();
+        int lineNo = 0;
         foreach (string line in File.ReadLines(path))
         {
+            lineNo++;
             string trimmed = line.Trim();
             if (trimmed.Length == 0) continue;
             int space = trimmed.IndexOfAny([' ', '\t']);
-            ids.Add(space < 0 ? trimmed : trimmed[..space]);
+            ids.Add(ImageIds.Check(space < 0 ? trimmed : trimmed[..space], $"{path}:{lineNo}"));
         }
         if (ids.Count == 0) throw new InvalidDataException($"Split list '{path}' lists no image id.");
         return ids;

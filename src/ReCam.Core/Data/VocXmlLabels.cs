@@ -26,7 +26,7 @@ internal static class VocXmlLabels
         foreach (string id in ids)
         {
             if (result.ContainsKey(id)) continue;
-            result[id] = ReadFile(Path.Combine(annotationsDir, id + ".xml"), classNames);
+            result[id] = ReadFile(Path.Combine(annotationsDir, ImageIds.Check(id, annotationsDir) + ".xml"), classNames);
         }
         return result;
     }
