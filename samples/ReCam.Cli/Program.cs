@@ -26,6 +26,8 @@ var root = new RootCommand(
     "Each command is one step of the paper's pipeline and works in one --work folder.");
 foreach (var command in new PipelineCommands(runner, options, recamOptions).All()) root.Subcommands.Add(command);
 root.Subcommands.Add(BenchCommand.Create(runner));
-int code = await root.Parse(args).InvokeAsync();
+// Ctrl+C and SIGTERM cancel the running step, which stops between images or training steps, logs one line and exits 130;
+// a training step on the CPU can take several seconds, hence the generous wait before the process is ended anyway.
+int code = await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(1) });
 loggers.Dispose(); // flushes the console logger before the process ends
 return code;

@@ -15,28 +15,45 @@ internal sealed class StepRunner(ILogger logger)
         ["Momentum"] = "--momentum", ["Scales"] = "--scales", ["Threshold"] = "--threshold", ["Count"] = "--count", ["ImageSize"] = "--size",
     };
 
-    public Task<int> Run(string name, CancellationToken cancellationToken, Action<ILogger, CancellationToken> body)
+    /// <summary>
+    /// Runs <paramref name="body"/> on a worker thread, so that the command line's signal handling can cancel
+    /// <paramref name="cancellationToken"/> and wait for the step to stop cleanly.
+    /// </summary>
+    public Task<int> Run(string name, CancellationToken cancellationToken, Action<ILogger, CancellationToken> body) =>
+        Task.Run(() => RunNow(name, cancellationToken, body), CancellationToken.None);
+
+    private int RunNow(string name, CancellationToken cancellationToken, Action<ILogger, CancellationToken> body)
     {
         try
         {
             body(logger, cancellationToken);
-            return Task.FromResult(0);
+            return 0;
         }
         catch (OperationCanceledException)
         {
             logger.LogWarning("{Name}: cancelled; finished outputs are kept and a rerun resumes.", name);
-            return Task.FromResult(130);
+            return 130;
         }
         catch (InvalidOptionException e) when (e.OptionName is { } option && OptionNames.TryGetValue(option, out string? cli))
         {
             logger.LogError("{Name}: {Option} {Reason}.", name, cli, e.Reason);
-            return Task.FromResult(2);
+            return 2;
         }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-            or NotSupportedException or TrainingDivergedException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or NotSupportedException or TrainingDivergedException)
         {
             logger.LogError("{Name}: {Message}", name, e.Message);
-            return Task.FromResult(2);
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Missing files, a read-only or full work folder: the message names the path; what was written before is kept.
+            logger.LogError("{Name}: {Message} (nothing half-written is kept; fix the cause and rerun to resume).", name, e.Message);
+            return 2;
+        }
+        catch (OutOfMemoryException)
+        {
+            logger.LogError("{Name}: out of memory; use smaller images, a smaller --crop or --batch, or fewer --scales.", name);
+            return 2;
         }
     }
 }

@@ -39,6 +39,41 @@ internal static class AtomicFile
     public static void WriteAllText(string path, string text) =>
         Write(path, s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(text)));
 
+    /// <summary>
+    /// Deletes the temporary files that writers which no longer run left in <paramref name="folder"/> (a process killed while
+    /// writing cannot clean up after itself); temporaries of live processes, such as another shard, are kept. Returns how
+    /// many were deleted.
+    /// </summary>
+    public static int RemoveStaleTemporaries(string folder)
+    {
+        if (!Directory.Exists(folder)) return 0;
+        int removed = 0;
+        foreach (string path in Directory.EnumerateFiles(folder, ".*.tmp"))
+        {
+            // .<name>.<pid>.<guid>.tmp: the pid is the second field from the end.
+            var parts = Path.GetFileName(path).Split('.');
+            if (parts.Length < 4 || !int.TryParse(parts[^3], out int pid) || IsAlive(pid)) continue;
+            TryDelete(path);
+            if (!File.Exists(path)) removed++;
+        }
+        return removed;
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        if (OperatingSystem.IsLinux()) return Directory.Exists($"/proc/{pid}");
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     private static void TryDelete(string path)
     {
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }

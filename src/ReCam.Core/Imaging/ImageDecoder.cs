@@ -16,6 +16,12 @@ namespace ReCam.Imaging;
 /// </remarks>
 public static class ImageDecoder
 {
+    /// <summary>
+    /// The largest image decoded, in pixels (a 12-megapixel phone photo is well below): a header that declares more (a PNG of
+    /// 30000x30000, often a crafted or damaged file) is refused before any buffer is allocated.
+    /// </summary>
+    public const long MaxPixels = 100_000_000;
+
     /// <summary>Decodes the image file at <paramref name="path"/> to RGB.</summary>
     /// <param name="path">JPEG or PNG file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -90,6 +96,9 @@ public static class ImageDecoder
             throw NotAnImage(name);
         }
         int width = codec.Info.Width, height = codec.Info.Height;
+        if ((long)width * height > MaxPixels)
+            throw new InvalidDataException(
+                $"Image '{name}' declares {width}x{height} pixels, more than the {MaxPixels / 1_000_000} megapixels ReCam decodes; downscale it first.");
         // No colour space: Skia then converts nothing (no ICC handling), like Pillow.
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var rgba = new byte[checked(width * height * 4)];

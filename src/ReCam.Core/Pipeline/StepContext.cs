@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using ReCam.IO;
 using ReCam.Platform;
 using static TorchSharp.torch;
 
@@ -10,6 +11,9 @@ internal sealed record StepContext(WorkFolder Work, DatasetView View, Device Dev
     public static StepContext Open(PipelineSettings settings, ILogger logger)
     {
         var view = DatasetView.Open(settings, logger);
-        return new StepContext(new WorkFolder(settings.WorkDir), view, ComputeDevice.Select(settings.Device, settings.Threads));
+        var work = new WorkFolder(settings.WorkDir);
+        int stale = new[] { work.Models, work.Cams, work.ReCams, work.Metrics }.Sum(AtomicFile.RemoveStaleTemporaries);
+        if (stale > 0) logger.LogInformation("Removed {Count} temporary file(s) left by an interrupted earlier run.", stale);
+        return new StepContext(work, view, ComputeDevice.Select(settings.Device, settings.Threads));
     }
 }

@@ -54,4 +54,25 @@ public class CliTests(TinyScenes data)
         Assert.Equal(2, code);
         Assert.Contains("--shard", output);
     }
+
+    [Fact]
+    public void AnUnwritableWorkFolderAndAnIdLeavingTheDatasetAreErrorsNotTraces()
+    {
+        // A work "folder" that is a file: writing the maps fails with an I/O error, reported as one line with exit 2.
+        string file = Path.Combine(data.Root, "not-a-folder-" + Guid.NewGuid().ToString("N"));
+        File.WriteAllText(file, "x");
+        var (code, output) = Recam("make-cam", "--voc", data.Voc, "--work", file, "--checkpoint", new ReCam.Pipeline.WorkFolder(data.Work).CamCheckpoint,
+            "--scales", "1.0");
+        Assert.Equal(2, code);
+        Assert.Contains(file, output);
+        Assert.DoesNotContain("   at ", output);
+
+        // A split that names a file outside the dataset.
+        string split = "evil-" + Guid.NewGuid().ToString("N");
+        File.WriteAllText(Path.Combine(data.Voc, "ImageSets", "Segmentation", split + ".txt"), "../../elsewhere/evil\n");
+        (code, output) = Recam("make-cam", "--voc", data.Voc, "--work", Path.Combine(data.Root, "evil-work"), "--split", split);
+        Assert.Equal(2, code);
+        Assert.Contains("not a plain file name", output);
+        Assert.False(Directory.Exists(Path.Combine(data.Root, "evil-work", "cams")));
+    }
 }

@@ -113,4 +113,51 @@ public class ImageDecoderTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public void AnImageDeclaringTooManyPixelsIsRefusedBeforeDecoding()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"huge-{Guid.NewGuid():N}.png");
+        File.WriteAllBytes(path, PngHeaderOnly(30000, 30000));
+        try
+        {
+            var e = Assert.Throws<InvalidDataException>(() => ImageDecoder.LoadRgb(path));
+            Assert.Contains("30000x30000", e.Message);
+            Assert.Contains(path, e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>A PNG whose header declares <paramref name="width"/> x <paramref name="height"/> RGB pixels, with no pixel data.</summary>
+    private static byte[] PngHeaderOnly(int width, int height)
+    {
+        var png = new List<byte> { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A };
+        void Chunk(string type, byte[] data)
+        {
+            png.AddRange(BigEndian(data.Length));
+            var body = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+            png.AddRange(body);
+            png.AddRange(BigEndian((int)Crc32(body)));
+        }
+        Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), 8, 2, 0, 0, 0]);
+        Chunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        Chunk("IEND", []);
+        return png.ToArray();
+    }
+
+    private static byte[] BigEndian(int v) => [(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v];
+
+    private static uint Crc32(byte[] data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
+        }
+        return ~crc;
+    }
 }
