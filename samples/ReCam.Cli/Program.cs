@@ -26,8 +26,18 @@ var root = new RootCommand(
     "Each command is one step of the paper's pipeline and works in one --work folder.");
 foreach (var command in new PipelineCommands(runner, options, recamOptions).All()) root.Subcommands.Add(command);
 root.Subcommands.Add(BenchCommand.Create(runner));
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // Bad command lines are bad input like any other (exit 2), with System.CommandLine's own wording and the command's help hint.
+    foreach (var error in parsed.Errors) Console.Error.WriteLine(error.Message);
+    string command = parsed.CommandResult.Command == root ? "" : " " + parsed.CommandResult.Command.Name;
+    Console.Error.WriteLine($"Run 'recam{command} --help' for the options.");
+    loggers.Dispose();
+    return 2;
+}
 // Ctrl+C and SIGTERM cancel the running step, which stops between images or training steps, logs one line and exits 130;
 // a training step on the CPU can take several seconds, hence the generous wait before the process is ended anyway.
-int code = await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(1) });
+int code = await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(1) });
 loggers.Dispose(); // flushes the console logger before the process ends
 return code;

@@ -1,5 +1,5 @@
-using ReCam.IO;
 using System.IO.Compression;
+using ReCam.IO;
 
 namespace ReCam.Cam;
 
@@ -17,6 +17,51 @@ public static class CamMapsFile
     private const string CamEntry = "cam.npy";
     private const string HighResEntry = "high_res.npy";
     private static readonly DateTimeOffset EntryTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The file beside the maps that lists their classes, one per line: map key k is line k.</summary>
+    public const string ClassesFile = "classes.txt";
+
+    /// <summary>
+    /// Records the class list of the maps in <paramref name="folder"/>, or checks it against the one recorded: keys are class
+    /// indices, so maps made with one class list and read with another would name every class wrongly.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The folder holds maps of another class list.</exception>
+    public static void RecordClasses(string folder, IReadOnlyList<string> classNames)
+    {
+        string path = Path.Combine(folder, ClassesFile);
+        if (File.Exists(path)) CheckClasses(folder, classNames);
+        else IO.AtomicFile.WriteAllText(path, string.Join("\n", classNames) + "\n");
+    }
+
+    /// <summary>Throws unless the class list recorded beside the maps (if any; older folders have none) is <paramref name="classNames"/>.</summary>
+    /// <exception cref="InvalidDataException">The maps were made with another class list.</exception>
+    public static void CheckClasses(string folder, IReadOnlyList<string> classNames)
+    {
+        string path = Path.Combine(folder, ClassesFile);
+        if (!File.Exists(path)) return;
+        var recorded = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
+        if (!recorded.SequenceEqual(classNames))
+            throw new InvalidDataException(
+                $"The maps in '{folder}' were made for the classes [{string.Join(", ", recorded)}] (see {ClassesFile}), but the data set has " +
+                $"[{string.Join(", ", classNames)}]. Use the class list they were made with, or redo them (--force after removing the folder).");
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a finished maps file: a readable zip holding the three arrays. A file cut short (a
+    /// full disk, a copy interrupted) is not, so a resumed step makes it again instead of counting it as done.
+    /// </summary>
+    public static bool IsComplete(string path)
+    {
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            return new[] { KeysEntry, CamEntry, HighResEntry }.All(name => zip.GetEntry(name) is { Length: > 0 });
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>The path of the maps of image <paramref name="id"/> in <paramref name="folder"/>: <c>folder/id.npz</c>.</summary>
     public static string PathFor(string folder, string id) => Path.Combine(folder, Data.ImageIds.Check(id, "maps file name") + Extension);

@@ -21,9 +21,12 @@ internal sealed record ExtractionProgress(int Done, int Total, double ImagesPerS
 /// </summary>
 internal static class MapsExtraction
 {
-    /// <summary>The requests whose maps are not in <paramref name="folder"/> yet (all of them when <paramref name="force"/>).</summary>
+    /// <summary>
+    /// The requests whose maps are not in <paramref name="folder"/> yet, or only as an unreadable file (all of them when
+    /// <paramref name="force"/>).
+    /// </summary>
     public static IReadOnlyList<MapsRequest> ToDo(IEnumerable<MapsRequest> requests, string folder, bool force) =>
-        requests.Where(r => force || !File.Exists(CamMapsFile.PathFor(folder, r.Id))).ToList();
+        requests.Where(r => force || !CamMapsFile.IsComplete(CamMapsFile.PathFor(folder, r.Id))).ToList();
 
     /// <summary>Extracts and writes the maps of every request into <paramref name="folder"/>; returns how many were written.</summary>
     public static int WriteAll(CamExtractor extractor, IReadOnlyList<MapsRequest> requests, string folder,

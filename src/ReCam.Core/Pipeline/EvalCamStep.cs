@@ -38,6 +38,7 @@ public static class EvalCamStep
             throw new FileNotFoundException(
                 $"{missing.Count} map file(s) missing in '{dir}' (e.g. {string.Join(", ", missing.Take(5))}); run make-cam for split '{settings.Split}' first.");
 
+        CamMapsFile.CheckClasses(dir, view.ClassNames);
         var sweep = new ThresholdSweep(view.ClassNames.Count + 1, options.Threshold);
         foreach (string id in withMasks)
         {

@@ -34,6 +34,8 @@ public static class MakeCamStep
     internal static int Extract(string step, DatasetView view, PipelineSettings settings, CamExtractor extractor, string folder, ILogger logger,
         CancellationToken cancellationToken)
     {
+        Directory.CreateDirectory(folder);
+        CamMapsFile.RecordClasses(folder, view.ClassNames);
         var all = view.MapsRequests(settings.Shard).ToList();
         var todo = MapsExtraction.ToDo(all, folder, settings.Force);
         logger.LogInformation("{Step}: {Todo} of {Count} images to do (shard {Index}/{Shards}, scales {Scales}); writing {Dir}.",

@@ -18,10 +18,22 @@ internal sealed class TrainingLog(string step, ILogger logger, WorkFolder work)
     /// <summary>The epochs finished in this run.</summary>
     public IReadOnlyList<EpochMetrics> Epochs => _epochs;
 
-    /// <summary>True (and logged) if <paramref name="path"/> exists and the run is not forced: the step has nothing to do.</summary>
+    /// <summary>
+    /// True (and logged) if the checkpoint <paramref name="path"/> exists, is readable and the run is not forced: the step has
+    /// nothing to do. An unreadable one (cut short) is redone, with a warning.
+    /// </summary>
     public static bool AlreadyDone(string path, bool force, string step, ILogger logger)
     {
         if (force || !File.Exists(path)) return false;
+        try
+        {
+            Checkpoint.ReadInfo(path);
+        }
+        catch (InvalidDataException e)
+        {
+            logger.LogWarning("{Step}: {Path} is unreadable ({Message}); training again.", step, path, e.Message);
+            return false;
+        }
         logger.LogInformation("{Step}: {Path} exists; skipping (use --force to redo it).", step, path);
         return true;
     }

@@ -143,4 +143,33 @@ public sealed class CamMapsFileTests : IDisposable
             s.Write(bytes);
         }
     }
+
+    [Fact]
+    public void ACutShortMapsFileIsNotDoneAndTheClassListTravelsWithTheMaps()
+    {
+        string dir = Directory.CreateTempSubdirectory("recam-maps-done").FullName;
+        try
+        {
+            var maps = new CamMaps([1], new float[4 * 4], 4, 4, new float[16 * 16], 16, 16);
+            string whole = CamMapsFile.PathFor(dir, "a"), cut = CamMapsFile.PathFor(dir, "b");
+            CamMapsFile.Write(whole, maps);
+            CamMapsFile.Write(cut, maps);
+            var bytes = File.ReadAllBytes(cut);
+            File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
+            Assert.True(CamMapsFile.IsComplete(whole));
+            Assert.False(CamMapsFile.IsComplete(cut));
+            var todo = MapsExtraction.ToDo([new MapsRequest("a", "a.jpg", [1]), new MapsRequest("b", "b.jpg", [1]), new MapsRequest("c", "c.jpg", [1])], dir, force: false);
+            Assert.Equal(["b", "c"], todo.Select(r => r.Id));
+
+            CamMapsFile.RecordClasses(dir, ["cat", "dog"]);
+            CamMapsFile.RecordClasses(dir, ["cat", "dog"]);
+            CamMapsFile.CheckClasses(dir, ["cat", "dog"]);
+            var e = Assert.Throws<InvalidDataException>(() => CamMapsFile.CheckClasses(dir, ["dog", "cat"]));
+            Assert.Contains("cat, dog", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
