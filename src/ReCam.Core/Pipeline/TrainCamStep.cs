@@ -36,9 +36,11 @@ public static class TrainCamStep
             Kind = "cam", Backbone = spec.Name, Classes = view.ClassNames, Epochs = options.Epochs, InitialWeights = weightsSource, Options = described,
         };
         int startEpoch = 0;
+        byte[]? optimizerState = null;
         if (!settings.Force && work.FindResumable(info) is { } found)
         {
             Checkpoint.LoadWeights(found.Path, network);
+            optimizerState = Checkpoint.ReadOptimizerState(found.Path);
             startEpoch = found.Epoch;
             logger.LogInformation("{Step}: resuming after epoch {Epoch} from {Path}.", Name, found.Epoch, found.Path);
         }
@@ -48,9 +50,9 @@ public static class TrainCamStep
             options.Crop, options.LearningRateFor(spec), options.ClassifierLearningRateFor(spec), device);
 
         var log = new TrainingLog(Name, logger, work);
-        CamTrainer.Train(network, samples, options, device, log.Hooks(startEpoch, epoch =>
+        CamTrainer.Train(network, samples, options, device, log.Hooks(startEpoch, optimizerState, (epoch, optimizer) =>
         {
-            Checkpoint.Save(work.CamEpochCheckpoint(epoch), network, info with { Epoch = epoch });
+            Checkpoint.Save(work.CamEpochCheckpoint(epoch), network, info with { Epoch = epoch }, optimizerState: optimizer);
             return work.CamEpochCheckpoint(epoch);
         }, cancellationToken));
         Checkpoint.Save(work.CamCheckpoint, network, info with { Epoch = options.Epochs });

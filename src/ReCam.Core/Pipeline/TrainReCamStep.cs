@@ -37,8 +37,10 @@ public static class TrainReCamStep
             Kind = "recam", Backbone = network.Spec.Name, Classes = view.ClassNames, Epochs = options.TotalEpochs, InitialWeights = source, Options = described,
         };
         int startEpoch = 0;
+        byte[]? optimizerState = null;
         if (!settings.Force && work.FindResumable(info) is { } found)
         {
+            optimizerState = Checkpoint.ReadOptimizerState(found.Path);
             var (n, h, _) = Checkpoint.LoadReCamNetwork(found.Path);
             using (n)
             using (h)
@@ -56,9 +58,9 @@ public static class TrainReCamStep
             options.HeadWarmupEpochs, options.Epochs, options.BatchSize, options.Crop);
 
         var log = new TrainingLog(Name, logger, work);
-        ReCamTrainer.Train(network, head, samples, options, device, log.Hooks(startEpoch, epoch =>
+        ReCamTrainer.Train(network, head, samples, options, device, log.Hooks(startEpoch, optimizerState, (epoch, optimizer) =>
         {
-            Checkpoint.Save(work.EpochCheckpoint("recam", epoch), network, info with { Epoch = epoch }, head);
+            Checkpoint.Save(work.EpochCheckpoint("recam", epoch), network, info with { Epoch = epoch }, head, optimizer);
             return work.EpochCheckpoint("recam", epoch);
         }, cancellationToken));
 

@@ -38,19 +38,22 @@ internal sealed class TrainingLog(string step, ILogger logger, WorkFolder work)
         return true;
     }
 
-    /// <summary>Hooks that log progress and call <paramref name="saveEpoch"/> with each finished epoch's checkpoint path.</summary>
-    public TrainingHooks Hooks(int startEpoch, Func<int, string> saveEpoch, CancellationToken cancellationToken) => new(
+    /// <summary>
+    /// Hooks that log progress and call <paramref name="saveEpoch"/> with each finished epoch and the optimiser state (it returns
+    /// the checkpoint path); a resumed run passes the <paramref name="optimizerState"/> saved with the checkpoint it resumes from.
+    /// </summary>
+    public TrainingHooks Hooks(int startEpoch, byte[]? optimizerState, Func<int, byte[], string> saveEpoch, CancellationToken cancellationToken) => new(
         new StepProgress(p =>
         {
             if (p.IsLogStep) logger.LogInformation("{Step}: {Progress}", step, p);
         }),
-        epoch =>
+        (epoch, optimizer) =>
         {
             _epochs.Add(epoch);
-            string path = saveEpoch(epoch.Epoch);
+            string path = saveEpoch(epoch.Epoch, optimizer());
             logger.LogInformation("{Step}: {Epoch}; saved {Path}", step, epoch, path);
         },
-        startEpoch, cancellationToken);
+        startEpoch, cancellationToken, optimizerState);
 
     /// <summary>Writes <c>metrics/&lt;step&gt;.json</c> and logs the final line.</summary>
     public void Finish(string checkpoint, int images, int batchSize, int startEpoch, IReadOnlyDictionary<string, string> options)

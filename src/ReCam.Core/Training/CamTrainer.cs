@@ -42,7 +42,7 @@ public static class CamTrainer
             loss.backward();
             optimizer.Step();
             return new StepMetrics(value, rate);
-        }, hooks ?? new TrainingHooks());
+        }, hooks ?? new TrainingHooks(), optimizer);
         network.eval();
     }
 }

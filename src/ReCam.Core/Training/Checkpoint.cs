@@ -49,13 +49,19 @@ public static class Checkpoint
 
     private const string WeightsEntry = "weights.bin";
     private const string HeadEntry = "recam-head.bin";
+    private const string OptimizerEntry = "optimizer.bin";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     /// <summary>
     /// Saves <paramref name="network"/> (and, for a re-activated network, its head W2) with
     /// <paramref name="info"/> to <paramref name="path"/>.
     /// </summary>
-    public static void Save(string path, nn.Module network, CheckpointInfo info, ReCamHead? head = null)
+    /// <param name="path">The checkpoint file.</param>
+    /// <param name="network">The network.</param>
+    /// <param name="info">What rebuilds it.</param>
+    /// <param name="head">A re-activated network's head W2.</param>
+    /// <param name="optimizerState">For an epoch checkpoint: the optimiser's state, so that a resumed run continues exactly.</param>
+    public static void Save(string path, nn.Module network, CheckpointInfo info, ReCamHead? head = null, byte[]? optimizerState = null)
     {
         var weights = Serialize(network);
         var headWeights = head is null ? null : Serialize(head);
@@ -68,6 +74,11 @@ public static class Checkpoint
             {
                 using var e = zip.CreateEntry(HeadEntry, CompressionLevel.NoCompression).Open();
                 headWeights.WriteTo(e);
+            }
+            if (optimizerState is not null)
+            {
+                using var e = zip.CreateEntry(OptimizerEntry, CompressionLevel.NoCompression).Open();
+                e.Write(optimizerState);
             }
         });
     }
@@ -100,6 +111,17 @@ public static class Checkpoint
         var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) module.save(writer);
         return buffer;
+    }
+
+    /// <summary>The optimiser state saved with an epoch checkpoint, or null if it holds none (a final checkpoint, an older file).</summary>
+    public static byte[]? ReadOptimizerState(string path)
+    {
+        using var zip = OpenZip(path);
+        if (zip.GetEntry(OptimizerEntry) is not { } entry) return null;
+        using var s = entry.Open();
+        var buffer = new MemoryStream();
+        s.CopyTo(buffer);
+        return buffer.ToArray();
     }
 
     /// <summary>Reads the description of a checkpoint without loading weights.</summary>

@@ -47,6 +47,21 @@ internal sealed class PolyOptimizer : IDisposable
     /// <summary>Applies the update.</summary>
     public void Step() => _sgd.step();
 
+    /// <summary>The optimiser's state (SGD's momentum buffers), for a checkpoint a run can resume from exactly.</summary>
+    public byte[] SaveState()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) _sgd.save_state_dict(writer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Restores a state written by <see cref="SaveState"/> for the same parameter groups.</summary>
+    public void LoadState(byte[] state)
+    {
+        using var reader = new BinaryReader(new MemoryStream(state));
+        _sgd.load_state_dict(reader);
+    }
+
     /// <inheritdoc />
     public void Dispose() => _sgd.Dispose();
 }

@@ -67,7 +67,7 @@ public static class ReCamTrainer
             loss.backward();
             optimizer.Step();
             return new StepMetrics(value, rate, bce.item<float>(), sce.item<float>(), accuracy, warming);
-        }, hooks ?? new TrainingHooks());
+        }, hooks ?? new TrainingHooks(), optimizer);
         network.eval();
         head.eval();
     }

@@ -60,9 +60,11 @@ internal sealed class TrainingLoop
     /// <summary>Runs epochs <see cref="TrainingHooks.StartEpoch"/>+1 .. Epochs.</summary>
     /// <param name="step">Does one optimisation step on (images, labels) at the given 0-based global step.</param>
     /// <param name="hooks">Progress per step, the epoch means after each epoch, the epoch to resume after, cancellation.</param>
-    public void Run(Func<Tensor, Tensor, long, StepMetrics> step, TrainingHooks hooks)
+    /// <param name="optimizer">The optimiser of the steps: its state is offered at each epoch end, and restored first on resume.</param>
+    public void Run(Func<Tensor, Tensor, long, StepMetrics> step, TrainingHooks hooks, PolyOptimizer optimizer)
     {
         var epochMeans = new EpochAccumulator();
+        if (hooks.OptimizerState is { } state) optimizer.LoadState(state);
         for (int epoch = hooks.StartEpoch + 1; epoch <= Epochs; epoch++)
         {
             var random = new Random(EpochSeed(Seed, epoch));
@@ -91,7 +93,7 @@ internal sealed class TrainingLoop
                 double ips = (b + 1) * BatchSize / Math.Max(1e-9, watch.Elapsed.TotalSeconds);
                 hooks.Progress?.Report(new TrainingProgress(epoch, Epochs, firstStep + b + 1, TotalSteps, ips, metrics));
             }
-            hooks.EpochEnd?.Invoke(epochMeans.Finish(epoch, Epochs, watch.Elapsed.TotalSeconds));
+            hooks.EpochEnd?.Invoke(epochMeans.Finish(epoch, Epochs, watch.Elapsed.TotalSeconds), optimizer.SaveState);
         }
     }
 

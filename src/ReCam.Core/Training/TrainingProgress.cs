@@ -91,8 +91,10 @@ internal sealed class EpochAccumulator
 
 /// <summary>How a caller follows and steers a training run.</summary>
 /// <param name="Progress">Receives one report per step.</param>
-/// <param name="EpochEnd">Called after each epoch (for example to write a checkpoint).</param>
+/// <param name="EpochEnd">Called after each epoch with its means and the optimiser's state at that point (SGD's momentum
+/// buffers), for example to write a checkpoint that a run can resume from exactly.</param>
 /// <param name="StartEpoch">Epochs already done (a resumed run), 0 for a fresh one.</param>
 /// <param name="CancellationToken">Stops the run between steps.</param>
-public sealed record TrainingHooks(IProgress<TrainingProgress>? Progress = null, Action<EpochMetrics>? EpochEnd = null, int StartEpoch = 0,
-    CancellationToken CancellationToken = default);
+/// <param name="OptimizerState">A resumed run: the optimiser state saved with the checkpoint it resumes from.</param>
+public sealed record TrainingHooks(IProgress<TrainingProgress>? Progress = null, Action<EpochMetrics, Func<byte[]>>? EpochEnd = null, int StartEpoch = 0,
+    CancellationToken CancellationToken = default, byte[]? OptimizerState = null);

@@ -38,7 +38,7 @@ internal sealed class FitProgress : IProgress<TrainingProgress>, IDisposable
         if (value.IsLogStep) _channel.Info(MessageSensitivity.None, value.ToString());
     }
 
-    private void EndEpoch(EpochMetrics epoch)
+    private void EndEpoch(EpochMetrics epoch, Func<byte[]> _) // a fit keeps no epoch checkpoints: the optimiser state is not needed
     {
         LastEpoch = epoch;
         _channel.Info(MessageSensitivity.None, epoch.ToString());
