@@ -34,7 +34,7 @@ public sealed class CamNetwork : nn.Module<Tensor, Tensor>
     {
         if (classCount < 1) throw new ArgumentOutOfRangeException(nameof(classCount), classCount, "At least one class is needed.");
         this.backbone = backbone;
-        classifier = nn.Conv2d(backbone.OutputChannels, classCount, 1, bias: false);
+        lock (GlobalGenerator.Gate) classifier = nn.Conv2d(backbone.OutputChannels, classCount, 1, bias: false);
         ClassCount = classCount;
         Spec = spec;
         RegisterComponents();
@@ -50,17 +50,11 @@ public sealed class CamNetwork : nn.Module<Tensor, Tensor>
     public static (CamNetwork Network, string WeightsSource) Create(BackboneSpec spec, int classCount, string? weightsPath, int seed)
     {
         Platform.TorchNativeLoader.ThrowIfUnloadable();
-        using var saved = random.get_rng_state();
-        random.manual_seed(seed);
-        try
+        return GlobalGenerator.Seeded(seed, () =>
         {
             var (resnet, source) = BackboneCatalog.Create(spec, weightsPath);
             return (new CamNetwork(spec, resnet, classCount), source);
-        }
-        finally
-        {
-            random.set_rng_state(saved);
-        }
+        });
     }
 
     /// <summary>The backbone this network was built as: architecture and input convention.</summary>

@@ -38,8 +38,11 @@ public sealed class ReCamHead : nn.Module<Tensor, Tensor>
     /// </param>
     public ReCamHead(int channels, int classCount, bool backgroundClass = false) : base(Platform.TorchNativeLoader.Checked(nameof(ReCamHead)))
     {
-        classifier = nn.Conv2d(channels, classCount, 1, bias: false);
-        if (backgroundClass) background = nn.Conv2d(channels, 1, 1, bias: false);
+        lock (GlobalGenerator.Gate)
+        {
+            classifier = nn.Conv2d(channels, classCount, 1, bias: false);
+            if (backgroundClass) background = nn.Conv2d(channels, 1, 1, bias: false);
+        }
         ClassCount = classCount;
         RegisterComponents();
     }

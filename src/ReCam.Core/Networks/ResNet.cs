@@ -42,14 +42,17 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
         Block = block;
         Layers = layers.ToArray();
         int expansion = block == ResNetBlock.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
-        conv1 = nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
-        bn1 = new FixedBatchNorm2d(64);
-        maxpool = nn.MaxPool2d(3, stride: 2, padding: 1);
         long inPlanes = 64;
-        layer1 = MakeLayer(block, ref inPlanes, 64, layers[0], 1, expansion);
-        layer2 = MakeLayer(block, ref inPlanes, 128, layers[1], 2, expansion);
-        layer3 = MakeLayer(block, ref inPlanes, 256, layers[2], 2, expansion);
-        layer4 = MakeLayer(block, ref inPlanes, 512, layers[3], lastStride, expansion);
+        lock (GlobalGenerator.Gate) // the initial weights come from torch's global generator
+        {
+            conv1 = nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
+            bn1 = new FixedBatchNorm2d(64);
+            maxpool = nn.MaxPool2d(3, stride: 2, padding: 1);
+            layer1 = MakeLayer(block, ref inPlanes, 64, layers[0], 1, expansion);
+            layer2 = MakeLayer(block, ref inPlanes, 128, layers[1], 2, expansion);
+            layer3 = MakeLayer(block, ref inPlanes, 256, layers[2], 2, expansion);
+            layer4 = MakeLayer(block, ref inPlanes, 512, layers[3], lastStride, expansion);
+        }
         OutputChannels = (int)inPlanes;
         RegisterComponents();
     }

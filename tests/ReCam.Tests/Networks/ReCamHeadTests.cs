@@ -161,8 +161,7 @@ public class ReCamHeadTests
     [Fact]
     public void ProductExtractionWithAllOnesW2EqualsCamExtraction()
     {
-        random.manual_seed(5);
-        using var net = new CamNetwork(TestBackbones.Tiny, 3);
+        using var net = GlobalGenerator.Seeded(5, () => new CamNetwork(TestBackbones.Tiny, 3));
         net.eval();
         var rng = new Random(9);
         var pixels = new byte[40 * 36 * 3];

@@ -64,8 +64,7 @@ public class ResNetTests
     {
         // An official-style CAM state dict: tensors under "resnet50." plus aliases ("stage1.0.", "backbone.0.")
         // and the classifier also as "newly_added.0"; DataParallel's "module." prefix on top.
-        random.manual_seed(3);
-        using var source = new CamNetwork(BackboneCatalog.Get("resnet18"), 4);
+        using var source = GlobalGenerator.Seeded(3, () => new CamNetwork(BackboneCatalog.Get("resnet18"), 4));
         var dict = new Dictionary<string, Tensor>();
         foreach (var (name, t) in source.state_dict())
         {
