@@ -3,7 +3,7 @@ using ReCam.Networks;
 
 namespace ReCam.MLNet;
 
-/// <summary>ReCam's extension methods on <see cref="TransformsCatalog"/> (<c>mlContext.Transforms</c>).</summary>
+/// <summary>ReCam's extension methods on <see cref="TransformsCatalog"/> (<c>mlContext.Transforms</c>) and <see cref="ModelOperationsCatalog"/> (<c>mlContext.Model</c>).</summary>
 public static class ReCamCatalog
 {
     /// <summary>
@@ -85,4 +85,40 @@ public static class ReCamCatalog
     /// <param name="options">The options.</param>
     public static ReactivatedClassActivationMapEstimator ReactivateClassActivationMaps(this TransformsCatalog catalog,
         ReactivatedClassActivationMapEstimator.Options options) => new(MLNetBridge.Environment(catalog), options);
+
+    /// <summary>
+    /// Loads a model saved with <c>mlContext.Model.Save</c>, as <see cref="ModelOperationsCatalog.Load(string, out DataViewSchema)"/>
+    /// does; when a ReCam component of the model is damaged, altered or of a newer format, the exception thrown is ReCam's own
+    /// <see cref="FormatException"/> naming the component, entry and remedy, where <c>Load</c> wraps it in two
+    /// "Error during class instantiation" layers per nesting level.
+    /// </summary>
+    /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
+    /// <param name="filePath">The <c>.zip</c> model.</param>
+    /// <param name="inputSchema">The input schema saved with the model.</param>
+    /// <returns>The loaded transformer chain.</returns>
+    public static ITransformer LoadReCamModel(this ModelOperationsCatalog catalog, string filePath, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        DataViewSchema? schema = null;
+        var model = ModelErrors.Unwrapped(() => catalog.Load(filePath, out schema));
+        inputSchema = schema!;
+        return model;
+    }
+
+    /// <summary>
+    /// Loads a model from <paramref name="stream"/>, as <see cref="ModelOperationsCatalog.Load(Stream, out DataViewSchema)"/>
+    /// does, with ReCam's load errors thrown as they are (see <see cref="LoadReCamModel(ModelOperationsCatalog, string, out DataViewSchema)"/>).
+    /// </summary>
+    /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
+    /// <param name="stream">A readable, seekable stream holding the <c>.zip</c> model.</param>
+    /// <param name="inputSchema">The input schema saved with the model.</param>
+    /// <returns>The loaded transformer chain.</returns>
+    public static ITransformer LoadReCamModel(this ModelOperationsCatalog catalog, Stream stream, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        DataViewSchema? schema = null;
+        var model = ModelErrors.Unwrapped(() => catalog.Load(stream, out schema));
+        inputSchema = schema!;
+        return model;
+    }
 }

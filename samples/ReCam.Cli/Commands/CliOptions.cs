@@ -54,6 +54,11 @@ internal sealed class CliOptions
     {
         Description = "Extraction scales, comma-separated", DefaultValueFactory = _ => string.Join(",", CamExtractor.DefaultScales.Select(s => s.ToString("0.0", CultureInfo.InvariantCulture))),
     };
+    public Option<int> MaxInputSide { get; } = new("--max-input-side")
+    {
+        Description = "Longest side of any image the backbone sees; larger images run at proportionally smaller scales, bounding memory",
+        DefaultValueFactory = _ => CamExtractor.DefaultMaxInputSide,
+    };
     public Option<float> Threshold { get; } = new("--threshold")
     {
         Description = "Default background threshold of the seed evaluation (the sweep always runs)", DefaultValueFactory = _ => EvaluationOptions.DefaultThreshold,
@@ -120,7 +125,7 @@ internal sealed class CliOptions
 
     public ExtractionOptions Extraction(ParseResult r, WeightCombination combination = ReCamTrainingOptions.DefaultCombination) => new()
     {
-        Scales = ParseScales(r), Combination = combination,
+        Scales = ParseScales(r), MaxInputSide = r.GetValue(MaxInputSide), Combination = combination,
     };
 
     public EvaluationOptions Evaluation(ParseResult r) => new() { Threshold = r.GetValue(Threshold) };

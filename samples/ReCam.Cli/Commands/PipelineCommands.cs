@@ -56,7 +56,7 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
     private void AddExtraction(Command c)
     {
         CliOptions.AddTrainingOnlyOptions(c);
-        foreach (var opt in new Option[] { o.Checkpoint, o.Scales, o.Shard }) c.Options.Add(opt);
+        foreach (var opt in new Option[] { o.Checkpoint, o.Scales, o.MaxInputSide, o.Shard }) c.Options.Add(opt);
     }
 
     private void AddEvaluation(Command c)
@@ -94,7 +94,7 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
         o.AddCommon(cmd);
         o.AddTraining(cmd);
         ro.AddTraining(cmd);
-        foreach (var opt in new Option[] { ro.ReCamEpochs, o.Checkpoint, o.Scales, o.Shard, o.Threshold }) cmd.Options.Add(opt);
+        foreach (var opt in new Option[] { ro.ReCamEpochs, o.Checkpoint, o.Scales, o.MaxInputSide, o.Shard, o.Threshold }) cmd.Options.Add(opt);
         cmd.SetAction((r, ct) => runner.Run("run", ct, (log, token) =>
         {
             var wanted = r.GetValue(steps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

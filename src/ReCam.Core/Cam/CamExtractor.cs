@@ -13,10 +13,29 @@ namespace ReCam.Cam;
 /// sums the resizes to (16⌈H/16⌉, 16⌈W/16⌉), cropped to H×W. Only the present classes are kept, each
 /// divided by its spatial maximum + 1e-5.
 /// </summary>
+/// <remarks>
+/// Memory is bounded by <see cref="MaxInputSide"/>: the backbone's activations grow with the area it sees, so when the largest
+/// scale would give the backbone an image whose longer side exceeds it, every scale is multiplied by the same factor so that
+/// the largest fits (a 4000-pixel photo with the default scales is seen at 512 to 2048 pixels instead of 2000 to 8000). The
+/// maps still come out at the image's size. With the defaults, images up to 1024 pixels are processed exactly as the
+/// official code does.
+/// </remarks>
 public sealed class CamExtractor
 {
     /// <summary>The official scales.</summary>
     public static IReadOnlyList<double> DefaultScales { get; } = [1.0, 0.5, 1.5, 2.0];
+
+    /// <summary>
+    /// Default <see cref="MaxInputSide"/>: twice 1024, so the official scales run unchanged on images up to 1024 pixels (VOC's
+    /// and COCO's are at most 640), and a ResNet-18 extraction peaks near 1.5 GB of memory whatever the image size.
+    /// </summary>
+    public const int DefaultMaxInputSide = 2048;
+
+    /// <summary>Smallest accepted <see cref="MaxInputSide"/>.</summary>
+    public const int MinMaxInputSide = 64;
+
+    /// <summary>Largest accepted <see cref="MaxInputSide"/> (a ResNet-18 pass at this side needs about 6 GB).</summary>
+    public const int MaxMaxInputSide = 8192;
 
     private readonly ResNet _backbone;
     private readonly Tensor _weight;
@@ -27,7 +46,8 @@ public sealed class CamExtractor
     /// <param name="classifierWeight">Classifier weight [C, D, 1, 1] on the network's device: null = W1 (CAM); a combination of
     /// W1 and W2 for ReCAM (<see cref="WeightCombinations.Combine"/>).</param>
     /// <param name="scales">Scales; null = <see cref="DefaultScales"/>.</param>
-    public CamExtractor(CamNetwork network, Tensor? classifierWeight = null, IReadOnlyList<double>? scales = null)
+    /// <param name="maxInputSide">Longest side of any image the backbone sees (see the remarks); at most <see cref="MaxMaxInputSide"/>.</param>
+    public CamExtractor(CamNetwork network, Tensor? classifierWeight = null, IReadOnlyList<double>? scales = null, int maxInputSide = DefaultMaxInputSide)
     {
         ArgumentNullException.ThrowIfNull(network);
         var weight = classifierWeight ?? network.ClassifierWeight;
@@ -38,7 +58,25 @@ public sealed class CamExtractor
         _normalization = network.Normalization;
         Scales = scales ?? DefaultScales;
         CheckScales(Scales);
+        CheckMaxInputSide(maxInputSide);
+        MaxInputSide = maxInputSide;
     }
+
+    /// <summary>Throws <see cref="InvalidOptionException"/> unless <paramref name="maxInputSide"/> is between <see cref="MinMaxInputSide"/> and <see cref="MaxMaxInputSide"/>.</summary>
+    public static void CheckMaxInputSide(int maxInputSide)
+    {
+        if (maxInputSide is < MinMaxInputSide or > MaxMaxInputSide)
+            throw new InvalidOptionException("MaxInputSide", $"must be between {MinMaxInputSide} and {MaxMaxInputSide} pixels (got {maxInputSide})");
+    }
+
+    /// <summary>Longest side, in pixels, of any image the backbone sees; larger images are processed at reduced scales.</summary>
+    public int MaxInputSide { get; }
+
+    /// <summary>
+    /// The factor every scale is multiplied by for an image of <paramref name="width"/> x <paramref name="height"/>: 1, or
+    /// less when the largest scale would exceed <see cref="MaxInputSide"/>.
+    /// </summary>
+    public double ScaleFactorFor(int width, int height) => Math.Min(1.0, MaxInputSide / (Scales.Max() * Math.Max(width, height)));
 
     /// <summary>Throws <see cref="InvalidOptionException"/> unless <paramref name="scales"/> holds 1 to 16 scales in (0, 8].</summary>
     public static void CheckScales(IReadOnlyList<double> scales)
@@ -68,19 +106,27 @@ public sealed class CamExtractor
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var w = _weight.index_select(0, tensor(keys.ToArray(), device: _weight.device));
-        Tensor? strided = null, highRes = null;
-        foreach (double scale in Scales)
+        var strided = zeros(k, ch, cw, device: w.device);
+        var highRes = zeros(k, height, width, device: w.device);
+        double fit = ScaleFactorFor(width, height);
+        foreach (double scale in Scales.Select(s => s * fit))
         {
+            // Each scale's tensors are freed before the next scale starts: peak memory is one scale's, not the sum.
+            using var scaleScope = NewDisposeScope();
             var scaled = scale == 1.0 ? image : PilResize.Rescale(image, scale);
             var cam = MergedCam(scaled, w).unsqueeze(0);
-            var s = nn.functional.interpolate(cam, [ch, cw], mode: InterpolationMode.Bilinear, align_corners: false)[0];
-            var u = nn.functional.interpolate(cam, [uh, uw], mode: InterpolationMode.Bilinear, align_corners: false)[0, .., ..height, ..width];
-            strided = strided is null ? s : strided + s;
-            highRes = highRes is null ? u : highRes + u;
+            strided.add_(nn.functional.interpolate(cam, [ch, cw], mode: InterpolationMode.Bilinear, align_corners: false)[0]);
+            highRes.add_(nn.functional.interpolate(cam, [uh, uw], mode: InterpolationMode.Bilinear, align_corners: false)[0, .., ..height, ..width]);
         }
-        var stridedN = MaxNormalization.Apply(strided!).cpu().contiguous();
-        var highN = MaxNormalization.Apply(highRes!).cpu().contiguous();
+        var stridedN = MaxNormalization.Apply(strided).cpu().contiguous();
+        var highN = MaxNormalization.Apply(highRes).cpu().contiguous();
         return new CamMaps(keys.ToArray(), stridedN.data<float>().ToArray(), ch, cw, highN.data<float>().ToArray(), height, width);
+    }
+
+    private Tensor Cam(Tensor x, Tensor weight)
+    {
+        using var features = _backbone.call(x);
+        return nn.functional.conv2d(features, weight).relu_();
     }
 
     /// <summary>ReLU(W·F) of the image and of its flip, merged as A[0] + flip(A[1]): (K, h', w').</summary>
@@ -89,9 +135,11 @@ public sealed class CamExtractor
         int pixels = image.Width * image.Height;
         var chw = new float[3 * pixels];
         _normalization.ToChw(image.Pixels, pixels, chw);
+        using var scope = NewDisposeScope();
         var x = tensor(chw, [1, 3, image.Height, image.Width]).to(_weight.device);
-        var pair = cat([x, x.flip(3)], 0);
-        var a = nn.functional.relu(nn.functional.conv2d(_backbone.call(pair), weight));
-        return a[0] + a[1].flip(2);
+        // The official code batches the image with its flip; one after the other gives the same maps with half the peak memory.
+        var a = Cam(x, weight);
+        using (var flipped = x.flip(3)) a.add_(Cam(flipped, weight).flip(3));
+        return a[0].MoveToOuterDisposeScope();
     }
 }

@@ -73,9 +73,24 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = maxpool.call(nn.functional.relu(bn1.call(conv1.call(x))));
-        y = layer4.call(layer3.call(layer2.call(layer1.call(y))));
+        var y = Stem(x);
+        foreach (var layer in new[] { layer1, layer2, layer3, layer4 }) y = y.Into(input => Stage(layer, input));
         return y.MoveToOuterDisposeScope();
+    }
+
+    private Tensor Stem(Tensor x) => conv1.call(x).Into(bn1.call).relu_().Into(maxpool.call);
+
+    // Block by block rather than Sequential's call, which would keep every block's output until the caller's scope ends.
+    private static Tensor Stage(Sequential layer, Tensor x)
+    {
+        var y = x;
+        foreach (var block in layer.children().Cast<nn.Module<Tensor, Tensor>>())
+        {
+            var next = block.call(y);
+            if (!ReferenceEquals(y, x)) y.Dispose();
+            y = next;
+        }
+        return y;
     }
 
     /// <summary>
@@ -84,11 +99,11 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     public Tensor[] ForwardStages(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var x1 = maxpool.call(nn.functional.relu(bn1.call(conv1.call(x))));
-        var x2 = layer1.call(x1);
-        var x3 = layer2.call(x2);
-        var x4 = layer3.call(x3);
-        var x5 = layer4.call(x4);
+        var x1 = Stem(x);
+        var x2 = Stage(layer1, x1);
+        var x3 = Stage(layer2, x2);
+        var x4 = Stage(layer3, x3);
+        var x5 = Stage(layer4, x4);
         return new[] { x1, x2, x3, x4, x5 }.Select(t => t.MoveToOuterDisposeScope()).ToArray();
     }
 

@@ -32,10 +32,9 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(bn1.call(conv1.call(x)));
-        y = bn2.call(conv2.call(y));
-        var identity = downsample is null ? x : downsample.call(x);
-        return nn.functional.relu(y + identity).MoveToOuterDisposeScope();
+        var y = conv1.call(x).Into(bn1.call).relu_();
+        y = y.Into(conv2.call).Into(bn2.call);
+        return ResNetLayers.AddIdentity(y, x, downsample).MoveToOuterDisposeScope();
     }
 }
 
@@ -72,16 +71,34 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(bn1.call(conv1.call(x)));
-        y = nn.functional.relu(bn2.call(conv2.call(y)));
-        y = bn3.call(conv3.call(y));
-        var identity = downsample is null ? x : downsample.call(x);
-        return nn.functional.relu(y + identity).MoveToOuterDisposeScope();
+        var y = conv1.call(x).Into(bn1.call).relu_();
+        y = y.Into(conv2.call).Into(bn2.call).relu_();
+        y = y.Into(conv3.call).Into(bn3.call);
+        return ResNetLayers.AddIdentity(y, x, downsample).MoveToOuterDisposeScope();
     }
 }
 
+// The forwards free each intermediate as soon as the next one exists and use torchvision's in-place ReLU and residual sum, so
+// an inference pass holds about two activations at a time instead of every one of the network (the autograd graph keeps what
+// backward needs by its own references, so training is unaffected). The values are those of the out-of-place operations.
 internal static class ResNetLayers
 {
+    /// <summary>Applies <paramref name="layer"/> to <paramref name="x"/>, an intermediate the caller owns, and frees it.</summary>
+    public static Tensor Into(this Tensor x, Func<Tensor, Tensor> layer)
+    {
+        var y = layer(x);
+        x.Dispose();
+        return y;
+    }
+
+    /// <summary>ReLU(<paramref name="y"/> + identity) in place of <paramref name="y"/>; identity is x or its downsampling.</summary>
+    public static Tensor AddIdentity(Tensor y, Tensor x, Sequential? downsample)
+    {
+        if (downsample is null) return y.add_(x).relu_();
+        using var identity = downsample.call(x);
+        return y.add_(identity).relu_();
+    }
+
     public static Sequential? Downsample(long inPlanes, long outPlanes, long stride) =>
         stride == 1 && inPlanes == outPlanes
             ? null

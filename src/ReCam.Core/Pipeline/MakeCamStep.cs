@@ -26,7 +26,7 @@ public static class MakeCamStep
             view.CheckClasses(path, classes, network);
             network.to(device);
             network.eval();
-            return Extract(Name, view, settings, new CamExtractor(network, scales: options.EffectiveScales), work.Cams, logger, cancellationToken);
+            return Extract(Name, view, settings, new CamExtractor(network, scales: options.EffectiveScales, maxInputSide: options.MaxInputSide), work.Cams, logger, cancellationToken);
         }
     }
 
@@ -38,8 +38,8 @@ public static class MakeCamStep
         CamMapsFile.RecordClasses(folder, view.ClassNames);
         var all = view.MapsRequests(settings.Shard).ToList();
         var todo = MapsExtraction.ToDo(all, folder, settings.Force);
-        logger.LogInformation("{Step}: {Todo} of {Count} images to do (shard {Index}/{Shards}, scales {Scales}); writing {Dir}.",
-            step, todo.Count, all.Count, settings.Shard.Index, settings.Shard.Count, string.Join(",", extractor.Scales), folder);
+        logger.LogInformation("{Step}: {Todo} of {Count} images to do (shard {Index}/{Shards}, scales {Scales}, max input side {MaxInputSide}); writing {Dir}.",
+            step, todo.Count, all.Count, settings.Shard.Index, settings.Shard.Count, string.Join(",", extractor.Scales), extractor.MaxInputSide, folder);
         return MapsExtraction.WriteAll(extractor, todo, folder, new Progress(p =>
         {
             if (p.Done % 50 == 0 || p.Done == p.Total)

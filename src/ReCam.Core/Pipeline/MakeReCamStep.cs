@@ -32,7 +32,7 @@ public static class MakeReCamStep
             network.eval();
             using var weight = WeightCombinations.Combine(network.ClassifierWeight, head.Weight, options.Combination).detach();
             logger.LogInformation("{Step}: weights {Combination} from {Path}.", Name, options.Combination, path);
-            return MakeCamStep.Extract(Name, view, settings, new CamExtractor(network, weight, options.EffectiveScales), work.ReCams, logger, cancellationToken);
+            return MakeCamStep.Extract(Name, view, settings, new CamExtractor(network, weight, options.EffectiveScales, options.MaxInputSide), work.ReCams, logger, cancellationToken);
         }
     }
 }

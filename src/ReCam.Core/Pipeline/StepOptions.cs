@@ -11,6 +11,9 @@ public sealed record ExtractionOptions
     /// <summary>Extraction scales, each with its horizontal flip; null = <see cref="CamExtractor.DefaultScales"/>.</summary>
     public IReadOnlyList<double>? Scales { get; init; }
 
+    /// <summary>Longest side of any image the backbone sees; larger images are processed at reduced scales (see <see cref="CamExtractor"/>).</summary>
+    public int MaxInputSide { get; init; } = CamExtractor.DefaultMaxInputSide;
+
     /// <summary>make-recam: the classifier weight of the maps.</summary>
     public WeightCombination Combination { get; init; } = ReCamTrainingOptions.DefaultCombination;
 
@@ -21,6 +24,7 @@ public sealed record ExtractionOptions
     public void Validate()
     {
         CamExtractor.CheckScales(EffectiveScales);
+        CamExtractor.CheckMaxInputSide(MaxInputSide);
         if (!Enum.IsDefined(Combination)) throw new InvalidOptionException(nameof(Combination), $"has the unknown value {(int)Combination}");
     }
 }

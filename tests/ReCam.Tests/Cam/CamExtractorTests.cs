@@ -1,6 +1,7 @@
 using ReCam.Cam;
 using ReCam.Imaging;
 using ReCam.Networks;
+using ReCam.Training;
 using ReCam.Tests.Networks;
 using Xunit;
 using static TorchSharp.torch;
@@ -38,6 +39,36 @@ public class CamExtractorTests
             Assert.InRange(max, 0.99f, 1.0f); // m / (m + 1e-5): just below 1 for small maps
             Assert.True(maps.HighResPlane(k).ToArray().Min() >= 0f);
         }
+    }
+
+    [Fact]
+    public void ImagesBeyondTheMaxInputSideRunAtProportionallySmallerScales()
+    {
+        var (net, image) = Setup(120, 90);
+        using var _ = net;
+        // The largest scale would show the backbone 240 pixels; capped at 120, every scale halves.
+        var capped = new CamExtractor(net, net.ClassifierWeight, [1.0, 2.0], maxInputSide: 120);
+        Assert.Equal(0.5, capped.ScaleFactorFor(120, 90));
+        Assert.Equal(1.0, capped.ScaleFactorFor(60, 45));
+        var a = capped.Extract(image, [0, 2]);
+        var b = new CamExtractor(net, net.ClassifierWeight, [0.5, 1.0]).Extract(image, [0, 2]);
+        Assert.Equal((90, 120), (a.Height, a.Width)); // maps at the image's size all the same
+        Assert.Equal((23, 30), (a.CamHeight, a.CamWidth));
+        Assert.Equal(b.HighRes, a.HighRes);
+        Assert.Equal(b.Cam, a.Cam);
+        var uncapped = new CamExtractor(net, net.ClassifierWeight, [1.0, 2.0]).Extract(image, [0, 2]);
+        Assert.NotEqual(uncapped.HighRes, a.HighRes);
+    }
+
+    [Theory]
+    [InlineData(63)]
+    [InlineData(8193)]
+    public void MaxInputSideOutOfRangeIsRejected(int side)
+    {
+        var (net, _) = Setup();
+        using var _net = net;
+        var e = Assert.Throws<InvalidOptionException>(() => new CamExtractor(net, maxInputSide: side));
+        Assert.Equal("MaxInputSide", e.OptionName);
     }
 
     [Fact]

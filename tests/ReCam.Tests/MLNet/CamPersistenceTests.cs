@@ -150,13 +150,33 @@ public sealed class CamPersistenceTests(CamModelFixture fixture)
             var cut = Assert.Throws<FormatException>(() => new MLContext(seed: 1).Model.Load(zip, out _));
             Assert.Contains("zip", cut.Message, StringComparison.OrdinalIgnoreCase);
 
-            // A readable zip whose weights entry was cut: ReCam reports the damaged weights.
+            // A readable zip whose weights entry was cut: ReCam reports the damaged weights, first.
             fixture.Ml.Model.Save(fixture.Model, fixture.Data.Schema, zip);
             Assert.True(ModelZip.TruncateEntry(zip, "TorchWeights"), "no TorchWeights entry in the model");
-            var damaged = Assert.ThrowsAny<Exception>(() => new MLContext(seed: 1).Model.Load(zip, out _));
-            string message = string.Join(" | ", Chain(damaged).Select(x => x.Message));
-            Assert.Contains("weights do not load", message);
-            Assert.Contains("TorchWeights", message); // names the damaged entry
+            var damaged = Assert.Throws<FormatException>(() => new MLContext(seed: 1).Model.LoadReCamModel(zip, out _));
+            Assert.Contains("do not match their SHA-256 digest", damaged.Message);
+            Assert.Contains("TorchWeights", damaged.Message); // names the damaged entry
+        }
+        finally
+        {
+            File.Delete(zip);
+        }
+    }
+
+    [Fact]
+    public void AlteredWeightsWithAValidZipAreRefused()
+    {
+        string zip = Path.Combine(Path.GetTempPath(), $"recam-flipped-{Guid.NewGuid():N}.zip");
+        try
+        {
+            fixture.Ml.Model.Save(fixture.Model, fixture.Data.Schema, zip);
+            Assert.True(ModelZip.FlipEntryBytes(zip, "TorchWeights", 64), "no TorchWeights entry in the model");
+            // ML.NET's own Load wraps the error; LoadReCamModel throws it first.
+            var wrapped = Assert.ThrowsAny<Exception>(() => new MLContext(seed: 1).Model.Load(zip, out _));
+            Assert.Contains(Chain(wrapped), x => x.Message.Contains("do not match their SHA-256 digest", StringComparison.Ordinal));
+            var e = Assert.Throws<FormatException>(() => new MLContext(seed: 1).Model.LoadReCamModel(zip, out _));
+            Assert.Contains("do not match their SHA-256 digest", e.Message);
+            Assert.Contains("TorchWeights", e.Message);
         }
         finally
         {
@@ -172,10 +192,9 @@ public sealed class CamPersistenceTests(CamModelFixture fixture)
         {
             fixture.Ml.Model.Save(fixture.Model, fixture.Data.Schema, zip);
             Assert.True(ModelZip.BumpComponentVersion(zip, "RECAMCAM", 0x00020001), "the CAM component was not found in the zip");
-            var e = Assert.ThrowsAny<Exception>(() => new MLContext(seed: 1).Model.Load(zip, out _));
-            string message = string.Join(" | ", Chain(e).Select(x => x.Message));
-            Assert.Contains("newer ReCam.MLNet", message);
-            Assert.Contains("0x00020001", message);
+            var e = Assert.Throws<FormatException>(() => new MLContext(seed: 1).Model.LoadReCamModel(zip, out _));
+            Assert.Contains("newer ReCam.MLNet", e.Message);
+            Assert.Contains("0x00020001", e.Message);
         }
         finally
         {

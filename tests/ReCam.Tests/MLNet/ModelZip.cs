@@ -35,7 +35,19 @@ internal static class ModelZip
     }
 
     /// <summary>Cuts the first entry whose name ends with <paramref name="nameSuffix"/> to half its length.</summary>
-    public static bool TruncateEntry(string zipPath, string nameSuffix)
+    public static bool TruncateEntry(string zipPath, string nameSuffix) => RewriteEntry(zipPath, nameSuffix, b => b[..(b.Length / 2)]);
+
+    /// <summary>
+    /// Inverts <paramref name="count"/> bytes in the middle of the first entry whose name ends with <paramref name="nameSuffix"/>
+    /// and re-zips it, so the zip's own CRC is valid again: damage only a digest of the content can see.
+    /// </summary>
+    public static bool FlipEntryBytes(string zipPath, string nameSuffix, int count) => RewriteEntry(zipPath, nameSuffix, b =>
+    {
+        for (int i = 0; i < count; i++) b[b.Length / 2 + i] ^= 0xFF;
+        return b;
+    });
+
+    private static bool RewriteEntry(string zipPath, string nameSuffix, Func<byte[], byte[]> edit)
     {
         using var zip = ZipFile.Open(zipPath, ZipArchiveMode.Update);
         var entry = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith(nameSuffix, StringComparison.Ordinal));
@@ -44,7 +56,7 @@ internal static class ModelZip
         using (var s = entry.Open()) s.CopyTo(m);
         string name = entry.FullName;
         entry.Delete();
-        using (var s = zip.CreateEntry(name).Open()) s.Write(m.ToArray().AsSpan(0, (int)m.Length / 2));
+        using (var s = zip.CreateEntry(name).Open()) s.Write(edit(m.ToArray()));
         return true;
     }
 }

@@ -74,6 +74,12 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         /// <summary>Extraction scales (each with its horizontal flip); null = the official 1.0, 0.5, 1.5, 2.0.</summary>
         public double[]? Scales;
 
+        /// <summary>
+        /// Longest side of any image the backbone sees at transform time: larger images run at proportionally smaller scales,
+        /// which bounds memory (about 1.5 GB for ResNet-18 at the default), and their maps still come out at the image's size.
+        /// </summary>
+        public int MaxInputSide = CamExtractor.DefaultMaxInputSide;
+
         /// <summary>At transform time without a label column: classes with probability above this are present.</summary>
         public float PredictionThreshold = Defaults.PredictionThreshold;
 
@@ -137,7 +143,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
             using (var progress = new FitProgress(_host, ch, "Training class activation maps"))
                 CamTrainer.Train(network, samples, training, device, progress.Hooks(_options.CancellationToken));
             var info = new MapModelInfo(classNames, spec, (_options.Scales ?? CamExtractor.DefaultScales).ToArray(), _options.PredictionThreshold,
-                _options.ImageColumnName, _options.LabelColumnName, OutputColumns);
+                _options.ImageColumnName, _options.LabelColumnName, OutputColumns, _options.MaxInputSide);
             return new ClassActivationMapTransformer(_env, network, info, device);
         }
         catch
@@ -156,6 +162,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
             throw MLNetBridge.ParameterError(_host, nameof(o.WeightsPath), $"file not found: {o.WeightsPath}");
         MapOptions.CheckCore(_host, () => o.ToTraining(0).Validate());
         MapOptions.CheckCore(_host, () => CamExtractor.CheckScales(o.Scales ?? CamExtractor.DefaultScales));
+        MapOptions.CheckCore(_host, () => CamExtractor.CheckMaxInputSide(o.MaxInputSide));
         MapOptions.CheckThreshold(_host, nameof(o.PredictionThreshold), o.PredictionThreshold);
         MapOptions.CheckNames(_host, nameof(o.ClassNames), o.ClassNames);
     }

@@ -22,7 +22,7 @@ public sealed class ClassActivationMapTransformer : MapTransformerBase
     internal const string LoaderSignature = "ReCamClassActivationMap";
 
     internal static readonly ModelFormat ModelFormat =
-        new("RECAMCAM", 0x00010001, 0x00010001, LoaderSignature, "ReCam class activation map model");
+        new("RECAMCAM", MapModelInfo.DigestsVersion, 0x00010001, LoaderSignature, "ReCam class activation map model");
 
     internal const string WeightsEntry = "TorchWeights";
 
@@ -33,7 +33,7 @@ public sealed class ClassActivationMapTransformer : MapTransformerBase
 
     private protected override ModelFormat Format => ModelFormat;
 
-    private protected override void SaveState(ModelStateWriter writer) => writer.WriteEntry(WeightsEntry, w => Network.save(w));
+    private protected override void SaveState(ModelStateWriter writer) => writer.WriteWeights(WeightsEntry, Network);
 
     /// <summary>Rebuilds a transformer from a saved model (called by the loader in MLNetInternals/).</summary>
     internal static ClassActivationMapTransformer Load(ModelStateReader reader)

@@ -43,7 +43,7 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
             using var noGrad = no_grad();
             _ownedWeight = extractionWeight(network);
         }
-        _extractor = new CamExtractor(network, _ownedWeight, info.Scales);
+        _extractor = new CamExtractor(network, _ownedWeight, info.Scales, info.MaxInputSide);
     }
 
     /// <summary>The class names, in class-index order; their count is C.</summary>
@@ -54,6 +54,9 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
 
     /// <summary>The extraction scales.</summary>
     public IReadOnlyList<double> Scales => Info.Scales;
+
+    /// <summary>Longest side of any image the backbone sees; larger images are processed at proportionally smaller scales.</summary>
+    public int MaxInputSide => Info.MaxInputSide;
 
     /// <summary>Probability (of the classifier W1) above which a class counts as present when the input has no label column.</summary>
     public float Threshold => Info.Threshold;
@@ -171,12 +174,18 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
         Contracts.CheckValue(env, nameof(env));
         env.CheckValue(ctx, nameof(ctx));
         uint readable = ctx.Header.ModelVerReadable, written = ctx.Header.ModelVerWritten;
+        var expected = format.ToVersionInfo(type);
+        // Checked here rather than by ML.NET, whose message would print the damaged signature's bytes as text.
+        if (ctx.Header.ModelSignature != expected.ModelSignature)
+            throw ModelErrors.Create(env, $"Damaged {format.Description}: its header carries the signature 0x{ctx.Header.ModelSignature:X16} instead of {format.Signature}.");
         if (readable > format.Version)
-            throw env.ExceptDecode($"This {format.Description} was saved by a newer ReCam.MLNet (format version 0x{written:X8}, " +
+            throw ModelErrors.Create(env, $"This {format.Description} was saved by a newer ReCam.MLNet (format version 0x{written:X8}, " +
                 $"readable from 0x{readable:X8}); this ReCam.MLNet ({typeof(MapTransformerBase).Assembly.GetName().Version}) reads up to 0x{format.Version:X8}. Update ReCam.MLNet.");
-        ctx.CheckAtModel(format.ToVersionInfo(type));
+        if (written < format.OldestReadable)
+            throw ModelErrors.Create(env, $"This {format.Description} has format version 0x{written:X8}, older than any this ReCam.MLNet reads (0x{format.OldestReadable:X8}).");
+        ctx.CheckAtModel(expected);
         var reader = new ModelStateReader(env, ctx, written);
-        return reader with { Info = MapModelInfo.Read(ctx.Reader, m => reader.Corrupt($"Damaged {format.Description}: {m}.")) };
+        return reader with { Info = MapModelInfo.Read(ctx.Reader, written, m => reader.Corrupt($"Damaged {format.Description}: {m}.")) };
     }
 
     /// <summary>
@@ -348,8 +357,21 @@ internal sealed class ModelStateWriter(ModelSaveContext ctx)
     /// <summary>The main stream of the component.</summary>
     public BinaryWriter Writer => ctx.Writer;
 
-    /// <summary>Writes a separate binary entry (for example network weights) next to the main stream.</summary>
+    /// <summary>Writes a separate binary entry next to the main stream.</summary>
     public void WriteEntry(string name, Action<BinaryWriter> write) => ctx.SaveBinaryStream(name, write);
+
+    /// <summary>Writes <paramref name="module"/>'s weights as entry <paramref name="name"/>: their SHA-256, then the weights.</summary>
+    public void WriteWeights(string name, TorchSharp.torch.nn.Module module)
+    {
+        using var payload = new MemoryStream();
+        using (var w = new BinaryWriter(payload, System.Text.Encoding.UTF8, leaveOpen: true)) module.save(w);
+        byte[] digest = System.Security.Cryptography.SHA256.HashData(payload.GetBuffer().AsSpan(0, (int)payload.Length));
+        WriteEntry(name, w =>
+        {
+            w.Write(digest);
+            w.Write(payload.GetBuffer(), 0, (int)payload.Length);
+        });
+    }
 }
 
 /// <summary>Reads a component's state from an ML.NET model.</summary>
@@ -365,15 +387,28 @@ internal sealed record ModelStateReader(IHostEnvironment Environment, ModelLoadC
     public void ReadEntry(string name, Action<BinaryReader> read)
     {
         if (!Context.TryLoadBinaryStream(name, read))
-            throw Environment.ExceptDecode($"The model is incomplete: its entry '{name}' is missing (truncated or damaged file?).");
+            throw Corrupt($"The model is incomplete: its entry '{name}' is missing (truncated or damaged file?).");
+    }
+
+    // The weights only after their digest matches: flipped bytes would otherwise load as different weights without a word.
+    private BinaryReader Verified(BinaryReader r, string name, string description)
+    {
+        byte[] expected = r.ReadBytes(32);
+        using var rest = new MemoryStream();
+        r.BaseStream.CopyTo(rest);
+        byte[] payload = rest.ToArray();
+        if (expected.Length != 32 || !System.Security.Cryptography.SHA256.HashData(payload).AsSpan().SequenceEqual(expected))
+            throw Corrupt($"Damaged {description}: the weights in entry '{name}' do not match their SHA-256 digest (the file was altered or damaged; save the model again).");
+        return new BinaryReader(new MemoryStream(payload, writable: false));
     }
 
     /// <summary>An ML.NET "bad model data" error.</summary>
-    public Exception Corrupt(string message) => Environment.ExceptDecode(message);
+    public Exception Corrupt(string message) => ModelErrors.Create(Environment, message);
 
     /// <summary>Loads the TorchSharp weights of <paramref name="module"/> (strict) from entry <paramref name="name"/>; a "damaged model" error naming the entry if they do not fit.</summary>
     public void ReadWeights(string name, TorchSharp.torch.nn.Module module, string description) => ReadEntry(name, r =>
     {
+        if (Version >= MapModelInfo.DigestsVersion) r = Verified(r, name, description);
         try
         {
             module.load(r, strict: true);

@@ -1,3 +1,4 @@
+using ReCam.Cam;
 using ReCam.Networks;
 
 namespace ReCam.MLNet;
@@ -15,13 +16,20 @@ namespace ReCam.MLNet;
 /// <item><description>the input convention: <c>bool</c> BGR, <c>float32</c> scale, 3 <c>float32</c> means, 3 <c>float32</c> stds;</description></item>
 /// <item><description><c>int32</c> N, then N <c>float64</c>: the extraction scales; <c>float32</c>: the prediction threshold;</description></item>
 /// <item><description>strings: the image column, the label column, then the 8 output column names in
-/// <see cref="MapColumnNames.All"/> order.</description></item>
+/// <see cref="MapColumnNames.All"/> order;</description></item>
+/// <item><description>from format 0x00010002: <c>int32</c>, the extraction's largest input side (older models read as
+/// the default).</description></item>
 /// </list>
-/// The transformer then appends its own fields (see its <c>SaveState</c>) and its weights as separate binary entries.
+/// The transformer then appends its own fields (see its <c>SaveState</c>) and its weights as separate binary entries; from
+/// format 0x00010002 each weights entry starts with the SHA-256 of the rest of the entry, checked on load.
 /// </remarks>
 internal sealed record MapModelInfo(
-    string[] ClassNames, BackboneSpec Backbone, double[] Scales, float Threshold, string ImageColumnName, string LabelColumnName, MapColumnNames Columns)
+    string[] ClassNames, BackboneSpec Backbone, double[] Scales, float Threshold, string ImageColumnName, string LabelColumnName, MapColumnNames Columns,
+    int MaxInputSide)
 {
+    /// <summary>The format version that added <see cref="MaxInputSide"/> and the weights digests.</summary>
+    public const uint DigestsVersion = 0x00010002;
+
     public void Write(BinaryWriter w)
     {
         w.Write(ClassNames.Length);
@@ -41,9 +49,10 @@ internal sealed record MapModelInfo(
         w.Write(ImageColumnName);
         w.Write(LabelColumnName);
         foreach (string name in Columns.All) w.Write(name);
+        w.Write(MaxInputSide);
     }
 
-    public static MapModelInfo Read(BinaryReader r, Func<string, Exception> corrupt)
+    public static MapModelInfo Read(BinaryReader r, uint version, Func<string, Exception> corrupt)
     {
         int classes = r.ReadInt32();
         if (classes is < 1 or > 100_000) throw corrupt($"class count {classes} is out of range");
@@ -72,7 +81,9 @@ internal sealed record MapModelInfo(
         {
             Classes = c[0], Scores = c[1], Maps = c[2], Height = c[3], Width = c[4], Stride4Maps = c[5], Stride4Height = c[6], Stride4Width = c[7],
         };
+        int maxInputSide = version >= DigestsVersion ? r.ReadInt32() : CamExtractor.DefaultMaxInputSide;
+        if (maxInputSide is < CamExtractor.MinMaxInputSide or > CamExtractor.MaxMaxInputSide) throw corrupt($"largest input side {maxInputSide} is out of range");
         var spec = BackboneCatalog.Saved(backbone, block, layers, new InputNormalization(bgr, scale, mean, std));
-        return new(names, spec, scales, threshold, image, label, columns);
+        return new(names, spec, scales, threshold, image, label, columns, maxInputSide);
     }
 }

@@ -10,7 +10,7 @@ namespace ReCam.MLNet;
 public sealed partial class ReactivatedClassActivationMapEstimator
 {
     /// <summary>The CAM network to re-activate (owned by the caller) and what the transformer needs to know about it.</summary>
-    private sealed record CamSource(CamNetwork Network, string[] ClassNames, double[] Scales, float Threshold, string Description);
+    private sealed record CamSource(CamNetwork Network, string[] ClassNames, double[] Scales, int MaxInputSide, float Threshold, string Description);
 
     private CamSource ResolveSource(IDataView input, LabelColumn label)
     {
@@ -31,7 +31,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator
         if (cam.IsDisposed) throw MLNetBridge.ParameterError(_host, nameof(Options.CamModel), "the CAM transformer has been disposed");
         var info = cam.Info;
         var names = CheckedNames(info.ClassNames.Length, info.ClassNames);
-        return new CamSource(cam.CloneNetwork(), names, info.Scales, info.Threshold, description);
+        return new CamSource(cam.CloneNetwork(), names, info.Scales, info.MaxInputSide, info.Threshold, description);
     }
 
     private CamSource FromFile(string path, LabelColumn label)
@@ -40,7 +40,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator
         var (network, classes) = Checkpoint.LoadAnyCamNetwork(path, _options.Backbone ?? BackboneCatalog.DefaultName, pytorchNames);
         try
         {
-            return new CamSource(network, CheckedNames(network.ClassCount, classes.ToArray()), CamExtractor.DefaultScales.ToArray(),
+            return new CamSource(network, CheckedNames(network.ClassCount, classes.ToArray()), CamExtractor.DefaultScales.ToArray(), CamExtractor.DefaultMaxInputSide,
                 ClassActivationMapEstimator.Defaults.PredictionThreshold, $"{path} ({network.Spec.Name})");
         }
         catch

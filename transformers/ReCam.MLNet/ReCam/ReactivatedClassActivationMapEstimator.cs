@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
+using ReCam.Cam;
 using ReCam.Networks;
 using ReCam.Training;
 using TorchSharp;
@@ -105,6 +106,12 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         /// <summary>Extraction scales (each with its flip); null = the CAM transformer's scales (1.0, 0.5, 1.5, 2.0 for a checkpoint).</summary>
         public double[]? Scales;
 
+        /// <summary>
+        /// Longest side of any image the backbone sees at transform time (larger images run at proportionally smaller scales, which
+        /// bounds memory); null = the CAM transformer's (<see cref="CamExtractor.DefaultMaxInputSide"/> for a checkpoint).
+        /// </summary>
+        public int? MaxInputSide;
+
         /// <summary>At transform time without a label column: classes above this probability are present; null = the CAM transformer's (0.5 for a checkpoint).</summary>
         public float? PredictionThreshold;
 
@@ -192,7 +199,8 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
             }
 
             var info = new MapModelInfo(source.ClassNames, network.Spec, (_options.Scales ?? source.Scales).ToArray(),
-                _options.PredictionThreshold ?? source.Threshold, _options.ImageColumnName, _options.LabelColumnName, OutputColumns);
+                _options.PredictionThreshold ?? source.Threshold, _options.ImageColumnName, _options.LabelColumnName, OutputColumns,
+                _options.MaxInputSide ?? source.MaxInputSide);
             return new ReactivatedClassActivationMapTransformer(_env, network, head, info, _options.Combination, device);
         }
         catch
@@ -217,7 +225,8 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         }
         if (o.Backbone is not null) MapOptions.CheckBackbone(_host, nameof(o.Backbone), o.Backbone);
         MapOptions.CheckCore(_host, () => o.ToTraining(0).Validate());
-        if (o.Scales is not null) MapOptions.CheckCore(_host, () => ReCam.Cam.CamExtractor.CheckScales(o.Scales));
+        if (o.Scales is not null) MapOptions.CheckCore(_host, () => CamExtractor.CheckScales(o.Scales));
+        if (o.MaxInputSide is { } side) MapOptions.CheckCore(_host, () => CamExtractor.CheckMaxInputSide(side));
         if (o.PredictionThreshold is { } t) MapOptions.CheckThreshold(_host, nameof(o.PredictionThreshold), t);
         MapOptions.CheckNames(_host, nameof(o.ClassNames), o.ClassNames);
     }

@@ -23,7 +23,7 @@ public sealed class ReactivatedClassActivationMapTransformer : MapTransformerBas
     internal const string LoaderSignature = "ReCamReactivatedMap";
 
     internal static readonly ModelFormat ModelFormat =
-        new("RECAMREC", 0x00010001, 0x00010001, LoaderSignature, "ReCam re-activated class activation map model");
+        new("RECAMREC", MapModelInfo.DigestsVersion, 0x00010001, LoaderSignature, "ReCam re-activated class activation map model");
 
     internal const string WeightsEntry = "TorchWeights";
     internal const string HeadEntry = "ReCamHeadWeights";
@@ -52,8 +52,8 @@ public sealed class ReactivatedClassActivationMapTransformer : MapTransformerBas
     private protected override void SaveState(ModelStateWriter writer)
     {
         writer.Writer.Write((int)Combination);
-        writer.WriteEntry(WeightsEntry, w => Network.save(w));
-        writer.WriteEntry(HeadEntry, w => _head.save(w));
+        writer.WriteWeights(WeightsEntry, Network);
+        writer.WriteWeights(HeadEntry, _head);
     }
 
     /// <summary>Rebuilds a transformer from a saved model (called by the loader in MLNetInternals/).</summary>
