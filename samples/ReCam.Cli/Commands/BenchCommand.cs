@@ -30,9 +30,14 @@ internal static class BenchCommand
         {
             Description = "Keep one other thread of this process busy meanwhile, as a server's request threads would (shared-core test)",
         };
+        var memorySizes = new Option<string?>("--memory-sizes")
+        {
+            Description = "Also extract one random image of each of these sides (comma-separated, for example 1000,2000,4000) and print each one's peak memory",
+        };
+        var maxInputSide = new Option<int>("--max-input-side") { DefaultValueFactory = _ => CamExtractor.DefaultMaxInputSide, Description = "Extraction's largest input side" };
         var cmd = new Command("bench", "Measure training images/s, extraction images/s and peak memory on random data")
         {
-            backbone, size, batch, steps, images, classes, keys, threads, extractionOnly, neighbour,
+            backbone, size, batch, steps, images, classes, keys, threads, extractionOnly, neighbour, memorySizes, maxInputSide,
         };
         cmd.SetAction((r, ct) => runner.Run("bench", ct, (log, token) =>
         {
@@ -53,10 +58,14 @@ internal static class BenchCommand
                 Console.WriteLine($"train-cam step, batch {b}, crop {s}x{s}: {train:F2} images/s ({b / train:F2} s/step)");
                 Console.WriteLine($"train-recam step, batch {b}, crop {s}x{s}: {trainReCam:F2} images/s ({b / trainReCam:F2} s/step, {100 * (train / trainReCam - 1):+0;-0}% time per step vs train-cam)");
             }
-            double extract = ExtractionImagesPerSecond(net, spec, s, r.GetValue(keys), r.GetValue(images), token);
+            net.eval();
+            var extractor = new CamExtractor(net, maxInputSide: r.GetValue(maxInputSide));
+            double extract = ExtractionImagesPerSecond(extractor, s, r.GetValue(keys), r.GetValue(images), token);
             long peak = PeakResidentBytes();
             Console.WriteLine($"make-cam / make-recam (same extractor), {s}x{s} image, 4 scales x 2 flips, {r.GetValue(keys)} classes: {extract:F2} images/s");
             Console.WriteLine($"peak resident memory: {peak / (1024.0 * 1024.0):F0} MiB");
+            foreach (int side in ParseSizes(r.GetValue(memorySizes)))
+                ExtractionPeakMemory(extractor, side, r.GetValue(keys), token);
         }));
         return cmd;
     }
@@ -90,14 +99,49 @@ internal static class BenchCommand
         return steps / watch.Elapsed.TotalSeconds;
     }
 
-    private static double ExtractionImagesPerSecond(CamNetwork net, BackboneSpec spec, int size, int keys, int images, CancellationToken token)
+    private static IEnumerable<int> ParseSizes(string? text) =>
+        (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(t => int.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out int v) && v is > 0 and <= 10_000
+                ? v : throw new ArgumentException($"--memory-sizes: '{t}' is not an image side between 1 and 10000."));
+
+    // The process's peak is reset before each image (Linux: clear_refs 5), so each line is that image's own peak.
+    private static void ExtractionPeakMemory(CamExtractor extractor, int side, int keys, CancellationToken token)
     {
-        net.eval();
-        var extractor = new CamExtractor(net);
-        var random = new Random(1);
+        token.ThrowIfCancellationRequested();
+        var image = RandomImage(side);
+        GC.Collect();
+        bool reset = TryResetPeak();
+        var watch = Stopwatch.StartNew();
+        var maps = extractor.Extract(image, Enumerable.Range(0, keys).Select(k => (long)k).ToArray());
+        double seconds = watch.Elapsed.TotalSeconds;
+        double fit = extractor.ScaleFactorFor(side, side);
+        Console.WriteLine($"extraction of one {side}x{side} image (scales x {fit:0.###}, maps {maps.Width}x{maps.Height}): " +
+                          $"{seconds:F1} s, peak resident memory {(reset ? "" : "(of the process so far) ")}{PeakResidentBytes() / (1024.0 * 1024.0):F0} MiB");
+    }
+
+    private static bool TryResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static RgbImage RandomImage(int size)
+    {
         var pixels = new byte[size * size * 3];
-        random.NextBytes(pixels);
-        var image = new RgbImage(size, size, pixels);
+        new Random(1).NextBytes(pixels);
+        return new RgbImage(size, size, pixels);
+    }
+
+    private static double ExtractionImagesPerSecond(CamExtractor extractor, int size, int keys, int images, CancellationToken token)
+    {
+        var image = RandomImage(size);
         var present = Enumerable.Range(0, keys).Select(k => (long)k).ToArray();
         var watch = new Stopwatch();
         for (int i = 0; i <= images; i++)

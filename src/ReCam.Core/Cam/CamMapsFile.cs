@@ -47,15 +47,18 @@ public static class CamMapsFile
     }
 
     /// <summary>
-    /// Whether <paramref name="path"/> is a finished maps file: a readable zip holding the three arrays. A file cut short (a
-    /// full disk, a copy interrupted) is not, so a resumed step makes it again instead of counting it as done.
+    /// Whether <paramref name="path"/> is a finished maps file: a readable zip holding the three arrays, each matching its
+    /// CRC-32. A file cut short (a full disk, a copy interrupted) or damaged is not, so a resumed step makes it again instead of
+    /// counting it as done.
     /// </summary>
     public static bool IsComplete(string path)
     {
         try
         {
             using var zip = ZipFile.OpenRead(path);
-            return new[] { KeysEntry, CamEntry, HighResEntry }.All(name => zip.GetEntry(name) is { Length: > 0 });
+            if (!new[] { KeysEntry, CamEntry, HighResEntry }.All(name => zip.GetEntry(name) is { Length: > 0 })) return false;
+            CheckedZipEntry.VerifyAll(zip, path);
+            return true;
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
@@ -124,7 +127,7 @@ public static class CamMapsFile
         ZipArchiveEntry entry = zip.GetEntry(name)
             ?? throw new InvalidDataException($"{path}: entry '{name}' is missing.");
         string source = $"{path}!{name}";
-        using Stream s = entry.Open();
+        using Stream s = CheckedZipEntry.Open(entry, source);
         T[] data = NpyFormat.Read<T>(s, out shape, source);
         if (s.ReadByte() >= 0)
             throw new InvalidDataException($"{source}: unexpected data after the array of shape {Show(shape)}.");

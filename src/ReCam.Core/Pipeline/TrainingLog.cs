@@ -27,7 +27,7 @@ internal sealed class TrainingLog(string step, ILogger logger, WorkFolder work)
         if (force || !File.Exists(path)) return false;
         try
         {
-            Checkpoint.ReadInfo(path);
+            Checkpoint.Verify(path);
         }
         catch (InvalidDataException e)
         {

@@ -44,7 +44,15 @@ public sealed record WorkFolder(string Root)
         {
             string path = EpochCheckpoint(info.Kind, epoch);
             if (!File.Exists(path)) continue;
-            var saved = ReCam.Training.Checkpoint.ReadInfo(path);
+            ReCam.Training.CheckpointInfo saved;
+            try
+            {
+                saved = ReCam.Training.Checkpoint.Verify(path);
+            }
+            catch (InvalidDataException)
+            {
+                continue; // damaged (a kill while it was copied, a bad disk): resume from an earlier epoch
+            }
             bool same = saved.Backbone == info.Backbone && saved.Classes.SequenceEqual(info.Classes) &&
                         saved.Options.OrderBy(kv => kv.Key).SequenceEqual(info.Options.OrderBy(kv => kv.Key));
             return same ? (path, epoch) : null;

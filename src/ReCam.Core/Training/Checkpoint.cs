@@ -118,10 +118,19 @@ public static class Checkpoint
     {
         using var zip = OpenZip(path);
         if (zip.GetEntry(OptimizerEntry) is not { } entry) return null;
-        using var s = entry.Open();
-        var buffer = new MemoryStream();
-        s.CopyTo(buffer);
-        return buffer.ToArray();
+        return CheckedZipEntry.ReadAll(entry, $"Checkpoint '{path}' ({OptimizerEntry})");
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="path"/> is a whole checkpoint: readable, of a known format, every entry matching its CRC-32.
+    /// </summary>
+    /// <exception cref="InvalidDataException">What is wrong, naming the file.</exception>
+    public static CheckpointInfo Verify(string path)
+    {
+        using var zip = OpenZip(path);
+        var info = ReadInfo(zip, path);
+        CheckedZipEntry.VerifyAll(zip, $"Checkpoint '{path}'");
+        return info;
     }
 
     /// <summary>Reads the description of a checkpoint without loading weights.</summary>
@@ -200,7 +209,7 @@ public static class Checkpoint
         var buffer = new MemoryStream();
         try
         {
-            using (var s = entry.Open()) s.CopyTo(buffer);
+            using (var s = CheckedZipEntry.Open(entry, $"Checkpoint '{path}' ({entryName})")) s.CopyTo(buffer);
             buffer.Position = 0;
             using var reader = new BinaryReader(buffer);
             network.load(reader, strict);
@@ -230,8 +239,7 @@ public static class Checkpoint
         CheckpointInfo? info;
         try
         {
-            using var s = entry.Open();
-            info = JsonSerializer.Deserialize<CheckpointInfo>(s);
+            info = JsonSerializer.Deserialize<CheckpointInfo>(CheckedZipEntry.ReadAll(entry, $"Checkpoint '{path}' ({InfoEntry})"));
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or IOException)
         {

@@ -145,6 +145,24 @@ public sealed class CamMapsFileTests : IDisposable
     }
 
     [Fact]
+    public void FlippedBytesFailTheCrcAndTheFileIsNotDone()
+    {
+        CamMaps maps = RandomMaps([2, 5], 40, 30, seed: 3);
+        string path = CamMapsFile.PathFor(_dir, "flipped");
+        CamMapsFile.Write(path, maps);
+        Assert.True(CamMapsFile.IsComplete(path));
+        var bytes = File.ReadAllBytes(path);
+        for (int i = 0; i < 64; i++) bytes[bytes.Length / 2 + i] ^= 0xFF; // inside high_res, stored: the zip still opens
+        File.WriteAllBytes(path, bytes);
+
+        var e = Assert.Throws<InvalidDataException>(() => CamMapsFile.Read(path));
+        Assert.Contains("CRC-32", e.Message);
+        Assert.Contains(path, e.Message);
+        Assert.Contains("high_res", e.Message);
+        Assert.False(CamMapsFile.IsComplete(path));
+    }
+
+    [Fact]
     public void ACutShortMapsFileIsNotDoneAndTheClassListTravelsWithTheMaps()
     {
         string dir = Directory.CreateTempSubdirectory("recam-maps-done").FullName;

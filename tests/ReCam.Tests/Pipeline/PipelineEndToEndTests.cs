@@ -47,6 +47,28 @@ public class PipelineEndToEndTests(TinyScenes data)
     }
 
     [Fact]
+    public void ADamagedCheckpointIsRefusedAndNotCountedAsDone()
+    {
+        string path = Path.Combine(data.Root, "damaged-" + Guid.NewGuid().ToString("N") + ".ckpt");
+        var bytes = File.ReadAllBytes(new WorkFolder(data.Work).CamCheckpoint);
+        for (int i = 0; i < 64; i++) bytes[bytes.Length / 2 + i] ^= 0xFF;
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Verify(path));
+            Assert.Contains(path, e.Message);
+            Assert.Throws<InvalidDataException>(() => Checkpoint.LoadCamNetwork(path));
+            var log = new ListLogger();
+            Assert.False(TrainingLog.AlreadyDone(path, force: false, "train-cam", log));
+            Assert.Contains(log.Entries, x => x.Message.Contains("unreadable"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void TrainCamSkipsWhenDoneAndResumesFromTheLastEpoch()
     {
         var copy = Path.Combine(data.Root, "resume-" + Guid.NewGuid().ToString("N"));
