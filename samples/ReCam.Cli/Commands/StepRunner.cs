@@ -12,7 +12,7 @@ internal sealed class StepRunner(ILogger logger)
         ["Epochs"] = "--epochs", ["BatchSize"] = "--batch", ["Crop"] = "--crop", ["ResizeLongMin"] = "--resize-long", ["ResizeLongMax"] = "--resize-long",
         ["LearningRate"] = "--lr", ["ClassifierLearningRate"] = "--w1-lr", ["HeadLearningRate"] = "--w2-lr", ["HeadWarmupEpochs"] = "--head-warmup",
         ["HeadInit"] = "--w2-init", ["BackgroundClass"] = "--background-class", ["Combination"] = "--weights-combination", ["Lambda"] = "--lambda",
-        ["Momentum"] = "--momentum", ["Scales"] = "--scales", ["MaxInputSide"] = "--max-input-side", ["Threshold"] = "--threshold", ["Count"] = "--count", ["ImageSize"] = "--size",
+        ["Momentum"] = "--momentum", ["Scales"] = "--scales", ["MaxInputSide"] = "--max-input-side", ["Threads"] = "--threads", ["Threshold"] = "--threshold", ["Count"] = "--count", ["ImageSize"] = "--size",
     };
 
     /// <summary>

@@ -67,7 +67,11 @@ internal static class CsvLabels
             if (key.Length == 0)
                 throw new InvalidDataException($"{where}: the image column is empty.");
             // The key may be a relative file name ("photos/img2.jpg"); the id it stands for is its file name without extension.
-            ImageIds.Check(Path.GetFileNameWithoutExtension(key.Replace('\\', '/')), where);
+            // A key that climbs out of its folder or is absolute names no image of the data set: refused, not reduced to its stem.
+            string relative = key.Replace('\\', '/');
+            if (relative.StartsWith('/') || relative.Split('/').Contains(".."))
+                throw new InvalidDataException($"{where}: image '{key}' is not a file name or a path inside the data set.");
+            ImageIds.Check(Path.GetFileNameWithoutExtension(relative), where);
             if (firstLine.TryGetValue(key, out int previous))
                 throw new InvalidDataException($"{where}: image '{key}' already listed on line {previous}.");
             firstLine[key] = lineNo;

@@ -69,7 +69,7 @@ public sealed record PipelineSettings
             throw new ArgumentException($"Invalid shard {Shard.Index}/{Shard.Count}: expected i/N with 0 <= i < N.");
         if (Weights is not null && !File.Exists(Weights)) throw new ArgumentException($"Weights file '{Weights}' does not exist.");
         if (Checkpoint is not null && !File.Exists(Checkpoint)) throw new FileNotFoundException($"Checkpoint '{Checkpoint}' does not exist.", Checkpoint);
-        if (Threads is < 0 or > 256) throw new ArgumentException($"Threads must be between 0 (all cores) and 256 (got {Threads}).");
+        if (Threads is < 0 or > 256) throw new Training.InvalidOptionException(nameof(Threads), $"must be between 0 (all cores) and 256 (got {Threads})");
         BackboneCatalog.Get(Backbone);
     }
 }

@@ -1,0 +1,186 @@
+using System.Buffers.Binary;
+using System.Text;
+using ReCam.Cam;
+
+namespace ReCam.Tests.Cli;
+
+/// <summary>One bad input: how to make it in a case folder, the command that meets it, and what must come out.</summary>
+/// <param name="Name">Case name (also its folder name).</param>
+/// <param name="Args">Command line; <c>{voc}</c>, <c>{work}</c>, <c>{root}</c> and <c>{ckpt}</c> are replaced by the case's paths.</param>
+/// <param name="Culprit">Text the error must contain: the file, id, option or value at fault.</param>
+/// <param name="Setup">Makes the bad input inside the case folder.</param>
+/// <param name="ExitCode">Expected exit code (2: bad input or settings).</param>
+public sealed record BadInput(string Name, string[] Args, string Culprit, Action<CaseFolder>? Setup = null, int ExitCode = 2)
+{
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// A case's folder: <c>voc/</c> (a copy of the tiny data set), <c>work/</c> (the trained checkpoint and a finished maps file that
+/// must survive), <c>elsewhere/</c> (a target outside both that nothing may read from or write to).
+/// </summary>
+public sealed class CaseFolder(string root)
+{
+    public string Root { get; } = root;
+    public string Voc => Path.Combine(Root, "voc");
+    public string Work => Path.Combine(Root, "work");
+    public string Elsewhere => Path.Combine(Root, "elsewhere");
+    public string Checkpoint => Path.Combine(Work, "models", "cam.ckpt");
+    public string Image(string id) => Path.Combine(Voc, "JPEGImages", id + ".jpg");
+    public string Split(string name) => Path.Combine(Voc, "ImageSets", "Segmentation", name + ".txt");
+
+    /// <summary>Writes a split list named <paramref name="name"/> holding <paramref name="ids"/>.</summary>
+    public void WriteSplit(string name, params string[] ids) => File.WriteAllText(Split(name), string.Join("\n", ids) + "\n");
+
+    /// <summary>Overwrites <paramref name="path"/>'s bytes from <paramref name="offset"/> (negative: from the end) with their complement.</summary>
+    public static void Flip(string path, int count, int offset = int.MinValue)
+    {
+        var bytes = File.ReadAllBytes(path);
+        int start = offset == int.MinValue ? bytes.Length / 2 : offset < 0 ? bytes.Length + offset : offset;
+        for (int i = 0; i < count; i++) bytes[start + i] ^= 0xFF;
+        File.WriteAllBytes(path, bytes);
+    }
+
+    /// <summary>Cuts <paramref name="path"/> to half its length.</summary>
+    public static void Cut(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+    }
+}
+
+/// <summary>
+/// The bad-input corpus of the command line, generated: every case that once gave a stack trace, a wrong result or a write
+/// outside the work folder, and the ones that always gave a clear error, so that they stay so.
+/// </summary>
+public static class BadInputCorpus
+{
+    /// <summary>An id of the tiny data set whose image is used for the image cases.</summary>
+    public const string Good = "scene_000000";
+
+    private static string[] MakeCam(string split, params string[] more) =>
+        ["make-cam", "--voc", "{voc}", "--work", "{work}", "--split", split, "--scales", "1.0", .. more];
+
+    private static string[] EvalCam(params string[] more) => ["eval-cam", "--voc", "{voc}", "--work", "{work}", "--split", "one", .. more];
+
+    private static string[] TrainCam(params string[] more) =>
+        ["train-cam", "--voc", "{voc}", "--work", "{work}/fresh", "--epochs", "1", "--batch", "4", "--crop", "64", .. more];
+
+    // A split "bad" holding one id whose image is replaced by `bytes`.
+    private static BadInput Image(string name, Func<byte[]> bytes) => new(name, MakeCam("bad"), "bad_image", c =>
+    {
+        File.WriteAllBytes(c.Image("bad_image"), bytes());
+        File.Copy(Path.Combine(c.Voc, "Annotations", Good + ".xml"), Path.Combine(c.Voc, "Annotations", "bad_image.xml"));
+        c.WriteSplit("bad", "bad_image");
+    });
+
+    private static BadInput SplitId(string name, string id, string culprit) => new(name, MakeCam("bad"), culprit, c => c.WriteSplit("bad", id));
+
+    private static BadInput Csv(string name, string text, string culprit) => new(name, MakeCam("one", "--labels", "{root}/labels.csv"), culprit,
+        c => File.WriteAllText(Path.Combine(c.Root, "labels.csv"), text));
+
+    /// <summary>A PNG signature and IHDR declaring <paramref name="width"/> x <paramref name="height"/>, then nothing.</summary>
+    private static byte[] PngHeader(int width, int height)
+    {
+        var b = new List<byte>([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, (byte)'I', (byte)'H', (byte)'D', (byte)'R']);
+        var dims = new byte[8];
+        BinaryPrimitives.WriteInt32BigEndian(dims, width);
+        BinaryPrimitives.WriteInt32BigEndian(dims.AsSpan(4), height);
+        b.AddRange(dims);
+        b.AddRange([8, 2, 0, 0, 0, 0, 0, 0, 0]); // 8-bit RGB, then a (wrong) CRC
+        return [.. b];
+    }
+
+    // A pickle whose load would call os.system: a reader that executed it would create the sentinel file.
+    private static byte[] PickleWithCode(string sentinel) =>
+        Encoding.ASCII.GetBytes($"cos\nsystem\n(Vtouch {sentinel}\ntR.");
+
+    /// <summary>Every case.</summary>
+    public static IReadOnlyList<BadInput> Cases { get; } =
+    [
+        // Images.
+        Image("image-empty", () => []),
+        Image("image-random-bytes", () => new Random(1).GetItems<byte>(Enumerable.Range(0, 256).Select(i => (byte)i).ToArray(), 4096)),
+        Image("image-text", () => Encoding.ASCII.GetBytes("this is not an image\n")),
+        Image("image-png-30000-pixels-declared", () => PngHeader(30000, 30000)),
+        Image("image-truncated", () => File.ReadAllBytes(Path.Combine(Corpus.BaseVoc, "JPEGImages", Good + ".jpg"))[..200]),
+        new("image-missing", MakeCam("bad"), "ghost", c => c.WriteSplit("bad", "ghost")),
+
+        // Ids: data, never paths.
+        SplitId("id-parent-traversal", "../../elsewhere/evil", "../../elsewhere/evil"),
+        SplitId("id-absolute", "/tmp/evil", "/tmp/evil"),
+        SplitId("id-separator", "sub/evil", "sub/evil"),
+        SplitId("id-control-character", "evil\u0007", "not a plain file name"),
+        SplitId("id-dot-dot", "..", "not a plain file name"),
+        new("split-missing", MakeCam("no-such-split"), "no-such-split"),
+        new("split-empty", MakeCam("empty"), "empty", c => File.WriteAllText(c.Split("empty"), "")),
+
+        // Labels and classes.
+        Csv("csv-unknown-class", $"image,labels\n{Good},unicorn\n", "unicorn"),
+        Csv("csv-bad-header", $"picture;classes\n{Good};coat\n", "labels.csv"),
+        Csv("csv-id-traversal", $"image,labels\n../elsewhere/x,coat\n", "../elsewhere/x"),
+        Csv("csv-index-out-of-range", $"image,labels\n{Good},42\n", "42"),
+        new("xml-malformed", MakeCam("one"), Good + ".xml", c => File.WriteAllText(Path.Combine(c.Voc, "Annotations", Good + ".xml"), "<annotation><object><name>coat")),
+        new("xml-unknown-class", MakeCam("one"), "unicorn", c => File.WriteAllText(Path.Combine(c.Voc, "Annotations", Good + ".xml"),
+            "<annotation><object><name>unicorn</name></object></annotation>")),
+        new("npy-garbage", MakeCam("one", "--labels", "{root}/cls_labels.npy"), "cls_labels.npy",
+            c => File.WriteAllBytes(Path.Combine(c.Root, "cls_labels.npy"), Encoding.ASCII.GetBytes("\x93NUMPY garbage"))),
+        new("npy-pickle-with-code", MakeCam("one", "--labels", "{root}/cls_labels.npy"), "cls_labels.npy", c =>
+        {
+            var header = Encoding.ASCII.GetBytes("\x93NUMPY\x01\x00v\x00{'descr': '|O', 'fortran_order': False, 'shape': (), }");
+            var padded = header.Concat(Enumerable.Repeat((byte)' ', 127 - header.Length)).Append((byte)'\n');
+            File.WriteAllBytes(Path.Combine(c.Root, "cls_labels.npy"), [.. padded, .. PickleWithCode(Path.Combine(c.Elsewhere, "executed"))]);
+        }),
+        new("classes-empty", MakeCam("one", "--classes", "{root}/classes.txt"), "classes.txt", c => File.WriteAllText(Path.Combine(c.Root, "classes.txt"), "\n")),
+        new("classes-duplicate", MakeCam("one", "--classes", "{root}/classes.txt"), "coat",
+            c => File.WriteAllText(Path.Combine(c.Root, "classes.txt"), "coat\ncoat\n")),
+
+        // Option values.
+        new("crop-30000", TrainCam("--crop", "30000"), "--crop"),
+        new("batch-0", TrainCam("--batch", "0"), "--batch"),
+        new("epochs-0", TrainCam("--epochs", "0"), "--epochs"),
+        new("lr-negative", TrainCam("--lr", "-1"), "--lr"),
+        new("epochs-unparsable", TrainCam("--epochs", "many"), "--epochs"),
+        new("option-unknown", TrainCam("--frobnicate", "1"), "--frobnicate"),
+        new("threads-1000", TrainCam("--threads", "1000"), "--threads"),
+        new("device-unknown", TrainCam("--device", "tpu"), "tpu"),
+        new("backbone-unknown", TrainCam("--backbone", "resnet7"), "resnet7"),
+        new("weights-missing", TrainCam("--weights", "{root}/nope.pth"), "nope.pth"),
+        new("scales-1e9", MakeCam("one", "--scales", "1e9"), "--scales"),
+        new("scales-unparsable", MakeCam("one", "--scales", "1,x"), "--scales"),
+        new("scales-zero", MakeCam("one", "--scales", "0"), "--scales"),
+        new("max-input-side-10", MakeCam("one", "--max-input-side", "10"), "--max-input-side"),
+        new("shard-3-of-2", MakeCam("one", "--shard", "3/2"), "--shard"),
+        new("threshold-5", EvalCam("--threshold", "5"), "--threshold"),
+        new("voc-missing", ["train-cam", "--voc", "{root}/no-such-voc", "--work", "{work}/fresh"], "no-such-voc"),
+
+        // Files in the work folder and checkpoints.
+        new("checkpoint-truncated", MakeCam("one", "--checkpoint", "{root}/cut.ckpt"), "cut.ckpt",
+            c => { File.Copy(c.Checkpoint, Path.Combine(c.Root, "cut.ckpt")); CaseFolder.Cut(Path.Combine(c.Root, "cut.ckpt")); }),
+        new("checkpoint-flipped-bytes", MakeCam("one", "--checkpoint", "{root}/flipped.ckpt"), "flipped.ckpt",
+            c => { File.Copy(c.Checkpoint, Path.Combine(c.Root, "flipped.ckpt")); CaseFolder.Flip(Path.Combine(c.Root, "flipped.ckpt"), 64); }),
+        new("checkpoint-random", MakeCam("one", "--checkpoint", "{root}/random.ckpt"), "random.ckpt",
+            c => File.WriteAllBytes(Path.Combine(c.Root, "random.ckpt"), new Random(2).GetItems<byte>(new byte[] { 0, 1, 80, 75, 255 }, 5000))),
+        new("checkpoint-missing", MakeCam("one", "--checkpoint", "{root}/none.ckpt"), "none.ckpt"),
+        new("maps-flipped-bytes", EvalCam(), Good + ".npz", c => CaseFolder.Flip(Path.Combine(c.Work, "cams", Good + ".npz"), 64, -200)),
+        new("maps-truncated", EvalCam(), Good + ".npz", c => CaseFolder.Cut(Path.Combine(c.Work, "cams", Good + ".npz"))),
+        new("maps-classes-reordered", EvalCam(), CamMapsFile.ClassesFile, c =>
+        {
+            string path = Path.Combine(c.Work, "cams", CamMapsFile.ClassesFile);
+            File.WriteAllLines(path, File.ReadAllLines(path).Reverse());
+        }),
+        new("maps-missing", EvalCam(), "make-cam", c => File.Delete(Path.Combine(c.Work, "cams", Good + ".npz"))),
+        new("mask-not-a-png", EvalCam(), Good + ".png", c => File.WriteAllBytes(Path.Combine(c.Voc, "SegmentationClass", Good + ".png"),
+            File.ReadAllBytes(Path.Combine(Corpus.BaseVoc, "JPEGImages", Good + ".jpg")))),
+        new("mask-missing", EvalCam(), "SegmentationClass", c => File.Delete(Path.Combine(c.Voc, "SegmentationClass", Good + ".png"))),
+        new("work-is-a-file", ["make-cam", "--voc", "{voc}", "--work", "{root}/work-file", "--split", "one", "--checkpoint", "{ckpt}"], "work-file",
+            c => File.WriteAllText(Path.Combine(c.Root, "work-file"), "x")),
+    ];
+}
+
+/// <summary>Where the corpus's base data set lives for the current test run.</summary>
+internal static class Corpus
+{
+    public static string BaseVoc { get; set; } = "";
+}
