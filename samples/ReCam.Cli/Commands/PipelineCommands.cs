@@ -72,12 +72,34 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
         var valCount = new Option<int>("--val-count") { Description = "Validation scenes (val.txt)", DefaultValueFactory = _ => 100 };
         var size = new Option<int>("--size") { Description = "Scene side in pixels", DefaultValueFactory = _ => new SceneOptions().ImageSize };
         var seed = new Option<int>("--seed") { Description = "Random seed (same seed, same files)", DefaultValueFactory = _ => 0 };
+        var defaults = new SceneOptions();
+        var objects = new Option<string>("--objects")
+        {
+            Description = "Fewest and most items per scene, MIN,MAX", DefaultValueFactory = _ => $"{defaults.MinObjects},{defaults.MaxObjects}",
+        };
+        var itemSize = new Option<string>("--item-size")
+        {
+            Description = "Smallest and largest item side as fractions of the scene side, MIN,MAX",
+            DefaultValueFactory = _ => FormattableString.Invariant($"{defaults.MinItemFraction},{defaults.MaxItemFraction}"),
+        };
+        var confusable = new Option<double>("--confusable")
+        {
+            Description = "Chance that an extra item comes from the confusion group of one already in the scene", DefaultValueFactory = _ => defaults.ConfusableProbability,
+        };
         var cmd = new Command("make-scenes", "Compose Fashion-MNIST items (training split) into multi-object scenes with masks, in VOC layout")
         {
-            output, count, valCount, size, seed,
+            output, count, valCount, size, seed, objects, itemSize, confusable,
         };
         cmd.SetAction((r, ct) => runner.Run("make-scenes", ct, (log, token) =>
-            Scenes(r.GetValue(output)!, r.GetValue(count), r.GetValue(valCount), r.GetValue(size), r.GetValue(seed), log, token)));
+        {
+            var (minObjects, maxObjects) = Pair(r.GetValue(objects)!, "--objects", int.Parse);
+            var (minItem, maxItem) = Pair(r.GetValue(itemSize)!, "--item-size", s => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture));
+            var shape = defaults with
+            {
+                MinObjects = minObjects, MaxObjects = maxObjects, MinItemFraction = minItem, MaxItemFraction = maxItem, ConfusableProbability = r.GetValue(confusable),
+            };
+            Scenes(r.GetValue(output)!, r.GetValue(count), r.GetValue(valCount), r.GetValue(size), r.GetValue(seed), log, token, shape);
+        }));
         return cmd;
     }
 
@@ -183,10 +205,23 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
         return string.Join(Environment.NewLine, lines);
     }
 
-    private static void Scenes(string output, int trainCount, int valCount, int size, int seed, ILogger log, CancellationToken token)
+    private static (T, T) Pair<T>(string text, string option, Func<string, T> parse)
+    {
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+        try
+        {
+            if (parts.Length == 2) return (parse(parts[0]), parse(parts[1]));
+        }
+        catch (FormatException)
+        {
+        }
+        throw new ArgumentException($"{option}: expected MIN,MAX, got '{text}'.");
+    }
+
+    private static void Scenes(string output, int trainCount, int valCount, int size, int seed, ILogger log, CancellationToken token, SceneOptions? shape = null)
     {
         if (trainCount < 1 || valCount < 0) throw new ArgumentException("--count must be at least 1 and --val-count at least 0.");
-        var options = new SceneOptions
+        var options = (shape ?? new SceneOptions()) with
         {
             Count = trainCount + valCount, ValFraction = (double)valCount / (trainCount + valCount), ImageSize = size, Seed = seed,
         };

@@ -25,24 +25,50 @@ public static class CamTrainer
         options.Validate();
         var loop = new TrainingLoop(samples, network.ClassCount, ClassificationAugmentation.For(options, network.Normalization),
             options.BatchSize, options.Epochs, options.Seed, device);
-        network.FreezeStem();
-        network.train();
-        double lr = options.LearningRateFor(network.Spec);
-        using var optimizer = new PolyOptimizer(
-            [(network.BackboneTrainableParameters(), lr), (network.ClassifierParameters(), options.ClassifierLearningRateFor(network.Spec))], options);
-
-        loop.Run((images, labels, step) =>
-        {
-            double rate = optimizer.Prepare(step, loop.TotalSteps);
-            var loss = nn.functional.binary_cross_entropy_with_logits(network.call(images), labels);
-            float value = loss.item<float>();
-            if (!float.IsFinite(value))
-                throw new TrainingDivergedException(
-                    $"train-cam diverged at step {step + 1} of {loop.TotalSteps} (loss {value}); lower the learning rate (--lr / LearningRate, now {lr}).");
-            loss.backward();
-            optimizer.Step();
-            return new StepMetrics(value, rate);
-        }, hooks ?? new TrainingHooks(), optimizer);
+        using var step = new CamTrainingStep(network, options);
+        loop.Run((images, labels, t) => step.Run(images, labels, t, loop.TotalSteps), hooks ?? new TrainingHooks(), step.Optimizer);
         network.eval();
     }
+}
+
+/// <summary>
+/// One official train_cam step on a batch: the poly rates for the step, the multi-label soft-margin loss of the logits, backward,
+/// the SGD update. Separate from the loop so that a test can run it on a given batch and compare it with PyTorch.
+/// </summary>
+internal sealed class CamTrainingStep : IDisposable
+{
+    private readonly CamNetwork _network;
+    private readonly double _learningRate;
+
+    /// <summary>Freezes the stem, puts the network in training mode and builds the two-group optimiser.</summary>
+    public CamTrainingStep(CamNetwork network, CamTrainingOptions options)
+    {
+        _network = network;
+        network.FreezeStem();
+        network.train();
+        _learningRate = options.LearningRateFor(network.Spec);
+        Optimizer = new PolyOptimizer(
+            [(network.BackboneTrainableParameters(), _learningRate), (network.ClassifierParameters(), options.ClassifierLearningRateFor(network.Spec))], options);
+    }
+
+    /// <summary>The optimiser (backbone group, classifier group).</summary>
+    public PolyOptimizer Optimizer { get; }
+
+    /// <summary>Runs 0-based step <paramref name="step"/> of <paramref name="totalSteps"/>; the gradients stay on the parameters until the next step.</summary>
+    /// <exception cref="TrainingDivergedException">The loss is NaN or infinite.</exception>
+    public StepMetrics Run(Tensor images, Tensor labels, long step, long totalSteps)
+    {
+        double rate = Optimizer.Prepare(step, totalSteps);
+        var loss = nn.functional.binary_cross_entropy_with_logits(_network.call(images), labels);
+        float value = loss.item<float>();
+        if (!float.IsFinite(value))
+            throw new TrainingDivergedException(
+                $"train-cam diverged at step {step + 1} of {totalSteps} (loss {value}); lower the learning rate (--lr / LearningRate, now {_learningRate}).");
+        loss.backward();
+        Optimizer.Step();
+        return new StepMetrics(value, rate);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Optimizer.Dispose();
 }
