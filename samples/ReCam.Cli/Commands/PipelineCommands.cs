@@ -17,7 +17,12 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
     [
         MakeScenes(),
         Step(TrainCamStep.Name, "Train the multi-label CAM classifier (sigmoid BCE) on a split; writes <work>/models/cam.ckpt",
-            c => o.AddTraining(c), (r, log, ct) => TrainCamStep.Run(o.Settings(r), o.CamTraining(r), log, ct)),
+            c =>
+            {
+                o.AddTraining(c);
+                c.Options.Add(ro.W1LearningRate);
+            },
+            (r, log, ct) => TrainCamStep.Run(o.Settings(r), o.CamTraining(r) with { ClassifierLearningRate = r.GetValue(ro.W1LearningRate) }, log, ct)),
         Step(MakeCamStep.Name, "Extract multi-scale CAMs for every image of a split; writes <work>/cams/<id>.npz",
             c => AddExtraction(c), (r, log, ct) => MakeCamStep.Run(o.Settings(r), o.Extraction(r), log, ct)),
         Step(EvalCamStep.Name, "Seed mIoU of the CAMs against the split's masks, with a threshold sweep; writes <work>/metrics/eval-cam.json",
@@ -190,7 +195,8 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
             Console.WriteLine(SideBySide(cam, recam));
             Console.WriteLine($"Seed mIoU on the training images: CAM {100 * cam.BestMeanIoU:F1}, ReCAM {100 * recam.BestMeanIoU:F1} (best thresholds " +
                               $"{cam.BestThreshold:F2} / {recam.BestThreshold:F2}); at the default {cam.DefaultThreshold:F2}: CAM {100 * cam.DefaultMeanIoU:F1}, " +
-                              $"ReCAM {100 * recam.DefaultMeanIoU:F1}.");
+                              $"ReCAM {100 * recam.DefaultMeanIoU:F1}; at the automatic thresholds {cam.AutomaticThreshold:F2} / {recam.AutomaticThreshold:F2} " +
+                              $"(chosen without masks): CAM {100 * cam.AutomaticMeanIoU:F1}, ReCAM {100 * recam.AutomaticMeanIoU:F1}.");
         }));
         return cmd;
     }

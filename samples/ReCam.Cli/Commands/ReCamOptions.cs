@@ -14,7 +14,10 @@ internal sealed class ReCamOptions(CliOptions common)
         DefaultValueFactory = _ => "default",
     };
     public Option<double?> Lambda { get; } = new("--lambda") { Description = "Weight of the softmax cross-entropy term (official: 1.0 VOC, 0.1 COCO)" };
-    public Option<double?> W1LearningRate { get; } = new("--w1-lr") { Description = "Learning rate of W1 (official 5e-5)" };
+    public Option<double?> W1LearningRate { get; } = new("--w1-lr")
+    {
+        Description = "Learning rate of W1, the classifier (train-cam: default 10x --lr, official 1.0; train-recam: official 5e-5; in run: train-recam's)",
+    };
     public Option<double?> W2LearningRate { get; } = new("--w2-lr") { Description = "Learning rate of W2, the re-activation head (official 5e-4)" };
     public Option<int?> HeadWarmup { get; } = new("--head-warmup") { Description = "Epochs that train W2 alone before the joint epochs (official 0)" };
     public Option<bool?> BackgroundClass { get; } = new("--background-class") { Description = "Add a background row to the re-activation softmax (true/false; official false)" };

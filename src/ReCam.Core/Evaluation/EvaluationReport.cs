@@ -33,6 +33,20 @@ public sealed record EvaluationReport(
     /// <summary>The name of class 0.</summary>
     public const string BackgroundName = "background";
 
+    /// <summary>The threshold chosen from the maps alone (<see cref="Evaluation.AutomaticThreshold"/>); null if none was evaluated.</summary>
+    public float? AutomaticThreshold { get; init; }
+
+    /// <summary>mIoU at <see cref="AutomaticThreshold"/> (NaN if none was evaluated).</summary>
+    public double AutomaticMeanIoU { get; init; } = double.NaN;
+
+    /// <summary>This report with the mIoU its sweep found at <paramref name="threshold"/> (which the sweep must have tried).</summary>
+    public EvaluationReport WithAutomaticThreshold(float threshold)
+    {
+        var score = Sweep.FirstOrDefault(s => Math.Abs(s.Threshold - threshold) < 1e-6f)
+            ?? throw new ArgumentException($"The sweep did not try the threshold {threshold}.", nameof(threshold));
+        return this with { AutomaticThreshold = threshold, AutomaticMeanIoU = score.MeanIoU };
+    }
+
     /// <summary>Builds the report of a sweep.</summary>
     /// <param name="result">The sweep result.</param>
     /// <param name="foregroundClassNames">Names of the N-1 foreground classes, in label order (label c+1 = name c).</param>
@@ -65,6 +79,11 @@ public sealed record EvaluationReport(
             Number(w, "default_miou", DefaultMeanIoU);
             Number(w, "best_threshold", Round(BestThreshold));
             Number(w, "best_miou", BestMeanIoU);
+            if (AutomaticThreshold is { } automatic)
+            {
+                Number(w, "automatic_threshold", Round(automatic));
+                Number(w, "automatic_miou", AutomaticMeanIoU);
+            }
             Number(w, "predicted_fg_that_is_bg", PredictedForegroundThatIsBackground);
             w.WriteStartArray("per_class_iou");
             foreach (ClassScore c in Classes)
@@ -105,6 +124,8 @@ public sealed record EvaluationReport(
         foreach (ClassScore c in Classes) Row(c.Name, Percent(c.IoUAtBest), Percent(c.IoUAtDefault));
         sb.Append('-', nameWidth + 2 * col).Append('\n');
         Row("mIoU", Percent(BestMeanIoU), Percent(DefaultMeanIoU));
+        if (AutomaticThreshold is { } automatic)
+            sb.Append($"automatic threshold {Format(automatic)} (chosen without masks): mIoU {Percent(AutomaticMeanIoU)}\n");
         sb.Append($"{ImageCount} images; predicted foreground that is background: {Percent(PredictedForegroundThatIsBackground)}%\n");
         return sb.ToString();
     }

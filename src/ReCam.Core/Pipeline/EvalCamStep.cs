@@ -39,7 +39,8 @@ public static class EvalCamStep
                 $"{missing.Count} map file(s) missing in '{dir}' (e.g. {string.Join(", ", missing.Take(5))}); run make-cam for split '{settings.Split}' first.");
 
         CamMapsFile.CheckClasses(dir, view.ClassNames);
-        var sweep = new ThresholdSweep(view.ClassNames.Count + 1, options.Threshold);
+        float automatic = AutomaticThresholdOf(stepName, dir, view, logger, cancellationToken);
+        var sweep = new ThresholdSweep(view.ClassNames.Count + 1, options.Threshold, ThresholdSweep.StandardThresholds().Append(automatic));
         foreach (string id in withMasks)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -50,11 +51,21 @@ public static class EvalCamStep
                     $"Mask '{view.Dataset.MaskPath(id)}' is {mask.Width}x{mask.Height} but the maps of '{id}' are {maps.Width}x{maps.Height}.");
             sweep.Add(maps, new GroundTruth(id, mask.Width, mask.Height, mask.Values));
         }
-        var report = EvaluationReport.Create(sweep.GetResult(), view.ClassNames);
+        var report = EvaluationReport.Create(sweep.GetResult(), view.ClassNames).WithAutomaticThreshold(automatic);
         AtomicFile.WriteAllText(work.MetricsFile(stepName), report.ToJson());
-        logger.LogInformation("{Step}: {Images} images; mIoU {Default:F2} at threshold {T:F2}, best {Best:F2} at {BestT:F2}; wrote {Path}",
-            stepName, report.ImageCount, 100 * report.DefaultMeanIoU, report.DefaultThreshold, 100 * report.BestMeanIoU, report.BestThreshold,
-            work.MetricsFile(stepName));
+        logger.LogInformation("{Step}: {Images} images; mIoU {Default:F2} at threshold {T:F2}, {Auto:F2} at the automatic {AutoT:F3}, best {Best:F2} at {BestT:F2}; wrote {Path}",
+            stepName, report.ImageCount, 100 * report.DefaultMeanIoU, report.DefaultThreshold, 100 * report.AutomaticMeanIoU, automatic,
+            100 * report.BestMeanIoU, report.BestThreshold, work.MetricsFile(stepName));
         return report;
+    }
+
+    // The maps' threshold.json (make-cam/make-recam write it), else the same estimate from the split's maps; never the masks.
+    private static float AutomaticThresholdOf(string stepName, string dir, DatasetView view, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (AutomaticThreshold.Read(dir) is { } recorded) return recorded;
+        var estimate = AutomaticThreshold.FromFolder(dir, view.Ids, cancellationToken);
+        if (estimate.Pixels == 0) return EvaluationOptions.DefaultThreshold;
+        logger.LogInformation("{Step}: no {File} beside the maps; estimated the automatic threshold from them.", stepName, AutomaticThreshold.FileName);
+        return estimate.Estimate();
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using ReCam.Cam;
+using ReCam.Evaluation;
 using ReCam.Training;
 using TorchSharp;
 
@@ -40,11 +41,28 @@ public static class MakeCamStep
         var todo = MapsExtraction.ToDo(all, folder, settings.Force);
         logger.LogInformation("{Step}: {Todo} of {Count} images to do (shard {Index}/{Shards}, scales {Scales}, max input side {MaxInputSide}); writing {Dir}.",
             step, todo.Count, all.Count, settings.Shard.Index, settings.Shard.Count, string.Join(",", extractor.Scales), extractor.MaxInputSide, folder);
-        return MapsExtraction.WriteAll(extractor, todo, folder, new Progress(p =>
+        int written = MapsExtraction.WriteAll(extractor, todo, folder, new Progress(p =>
         {
             if (p.Done % 50 == 0 || p.Done == p.Total)
                 logger.LogInformation("{Step}: {Done}/{Todo} images, {Ips:F1} images/s", step, p.Done, p.Total, p.ImagesPerSecond);
         }), cancellationToken);
+        RecordThreshold(step, view, folder, logger, cancellationToken);
+        return written;
+    }
+
+    // threshold.json from every map of the split in the folder (other shards' too), rewritten by each run so the last shard to
+    // finish leaves the threshold of the whole split.
+    private static void RecordThreshold(string step, DatasetView view, string folder, ILogger logger, CancellationToken cancellationToken)
+    {
+        var estimate = AutomaticThreshold.FromFolder(folder, view.Ids, cancellationToken);
+        if (estimate.Pixels == 0)
+        {
+            logger.LogWarning("{Step}: no maps with classes; {File} not written.", step, AutomaticThreshold.FileName);
+            return;
+        }
+        estimate.Write(folder);
+        logger.LogInformation("{Step}: automatic background threshold {Threshold:F3} (Otsu over the maps of {Images} images, no masks used); wrote {File}.",
+            step, estimate.Estimate(), estimate.Images, Path.Combine(folder, AutomaticThreshold.FileName));
     }
 
     private sealed class Progress(Action<ExtractionProgress> report) : IProgress<ExtractionProgress>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ReCam.Cam;
+using ReCam.Evaluation;
 using ReCam.Pipeline;
 using ReCam.Training;
 using Xunit;
@@ -123,6 +124,15 @@ public class PipelineEndToEndTests(TinyScenes data)
         Assert.Equal(data.Set.ClassNames.Count + 1, report.Classes.Count);
         Assert.True(File.Exists(new WorkFolder(settings.WorkDir).MetricsFile("eval-cam")));
         Assert.Contains("background", report.ToTable());
+
+        // threshold.json beside the maps: the estimate from the maps of the whole split; eval reports the mIoU of its sweep there.
+        string cams = new WorkFolder(settings.WorkDir).Cams;
+        float automatic = AutomaticThreshold.Read(cams)!.Value;
+        Assert.Equal(Math.Round(AutomaticThreshold.FromFolder(cams, data.Set.TrainIds).Estimate(), 3), automatic, 5);
+        Assert.Equal(automatic, report.AutomaticThreshold);
+        Assert.Equal(report.Sweep.Single(s => Math.Abs(s.Threshold - automatic) < 1e-6f).MeanIoU, report.AutomaticMeanIoU);
+        Assert.Contains("automatic threshold", report.ToTable());
+        Assert.Contains("\"automatic_miou\"", report.ToJson());
     }
 
     [Fact]
