@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using ReCam.MLNet;
 using ReCam.MLNet.LoadCheck;
 using Xunit;
@@ -47,6 +48,15 @@ internal static class EstimatorContract
             byte[] actual = File.ReadAllBytes(dump);
             Assert.Equal(expected.Length, actual.Length);
             Assert.True(expected.AsSpan().SequenceEqual(actual), "outputs of the model loaded in another process differ from the original's");
+
+            // 4. What Fit chose besides the weights (the automatic background threshold, the extraction settings) survives a load.
+            var original = Assert.IsAssignableFrom<MapTransformerBase>(fitted);
+            Assert.InRange(original.BackgroundThreshold, 0.005f, 1f);
+            using var loaded = (TransformerChain<ITransformer>)ml.Model.LoadReCamModel(zip, out _);
+            var reloaded = Assert.IsAssignableFrom<MapTransformerBase>(loaded.LastTransformer);
+            Assert.Equal(original.BackgroundThreshold, reloaded.BackgroundThreshold);
+            Assert.Equal(original.MaxInputSide, reloaded.MaxInputSide);
+            Assert.Equal(original.Scales, reloaded.Scales);
         }
         finally
         {

@@ -144,7 +144,9 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
                 CamTrainer.Train(network, samples, training, device, progress.Hooks(_options.CancellationToken));
             var info = new MapModelInfo(classNames, spec, (_options.Scales ?? CamExtractor.DefaultScales).ToArray(), _options.PredictionThreshold,
                 _options.ImageColumnName, _options.LabelColumnName, OutputColumns, _options.MaxInputSide);
-            return new ClassActivationMapTransformer(_env, network, info, device);
+            var transformer = new ClassActivationMapTransformer(_env, network, info, device);
+            transformer.ChooseBackgroundThreshold(samples, ch);
+            return transformer;
         }
         catch
         {

@@ -4,8 +4,10 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using ReCam.Cam;
+using ReCam.Evaluation;
 using ReCam.Imaging;
 using ReCam.Networks;
+using ReCam.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -77,7 +79,31 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>The model's metadata (for components that continue from it).</summary>
-    internal MapModelInfo Info { get; }
+    internal MapModelInfo Info { get; private set; }
+
+    /// <summary>
+    /// The background threshold for seeds (<c>SeedPrediction.Predict(maps, BackgroundThreshold)</c>), chosen at fit from the maps of
+    /// up to <see cref="ThresholdImages"/> training images without masks (Otsu, as <c>threshold.json</c> on the command line).
+    /// </summary>
+    public float BackgroundThreshold => Info.BackgroundThreshold;
+
+    /// <summary>Training images whose maps choose <see cref="BackgroundThreshold"/> at fit.</summary>
+    public const int ThresholdImages = 64;
+
+    /// <summary>Chooses <see cref="BackgroundThreshold"/> from the maps of the first labelled <paramref name="samples"/> (called once, by Fit).</summary>
+    internal void ChooseBackgroundThreshold(IReadOnlyList<TrainingSample> samples, IChannel ch)
+    {
+        var estimate = new AutomaticThreshold();
+        foreach (var sample in samples.Where(s => s.Labels.Any(v => v > 0)).Take(ThresholdImages))
+        {
+            long[] keys = Enumerable.Range(0, sample.Labels.Length).Where(k => sample.Labels[k] > 0).Select(k => (long)k).ToArray();
+            var image = sample.Image ?? ImageDecoder.LoadRgb(sample.ImagePath);
+            lock (_gate) estimate.Add(_extractor.Extract(image, keys));
+        }
+        if (estimate.Pixels == 0) return;
+        Info = Info with { BackgroundThreshold = estimate.Estimate() };
+        ch.Info(MessageSensitivity.None, $"Background threshold {BackgroundThreshold:F3}, chosen without masks from the maps of {estimate.Images} training images.");
+    }
 
     /// <summary>Number of classifier passes and of map extractions run so far (for tests of laziness).</summary>
     internal (long Scores, long Extractions) WorkDone => (Interlocked.Read(ref _scoreCount), Interlocked.Read(ref _extractCount));

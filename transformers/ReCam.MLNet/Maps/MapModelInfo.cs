@@ -1,4 +1,5 @@
 using ReCam.Cam;
+using ReCam.Evaluation;
 using ReCam.Networks;
 
 namespace ReCam.MLNet;
@@ -17,15 +18,15 @@ namespace ReCam.MLNet;
 /// <item><description><c>int32</c> N, then N <c>float64</c>: the extraction scales; <c>float32</c>: the prediction threshold;</description></item>
 /// <item><description>strings: the image column, the label column, then the 8 output column names in
 /// <see cref="MapColumnNames.All"/> order;</description></item>
-/// <item><description>from format 0x00010002: <c>int32</c>, the extraction's largest input side (older models read as
-/// the default).</description></item>
+/// <item><description>from format 0x00010002: <c>int32</c>, the extraction's largest input side, and <c>float32</c>, the
+/// automatic background threshold chosen at fit (older models read as the defaults, 2048 and 0.21).</description></item>
 /// </list>
 /// The transformer then appends its own fields (see its <c>SaveState</c>) and its weights as separate binary entries; from
 /// format 0x00010002 each weights entry starts with the SHA-256 of the rest of the entry, checked on load.
 /// </remarks>
 internal sealed record MapModelInfo(
     string[] ClassNames, BackboneSpec Backbone, double[] Scales, float Threshold, string ImageColumnName, string LabelColumnName, MapColumnNames Columns,
-    int MaxInputSide)
+    int MaxInputSide, float BackgroundThreshold = SeedPrediction.DefaultThreshold)
 {
     /// <summary>The format version that added <see cref="MaxInputSide"/> and the weights digests.</summary>
     public const uint DigestsVersion = 0x00010002;
@@ -50,6 +51,7 @@ internal sealed record MapModelInfo(
         w.Write(LabelColumnName);
         foreach (string name in Columns.All) w.Write(name);
         w.Write(MaxInputSide);
+        w.Write(BackgroundThreshold);
     }
 
     public static MapModelInfo Read(BinaryReader r, uint version, Func<string, Exception> corrupt)
@@ -83,7 +85,9 @@ internal sealed record MapModelInfo(
         };
         int maxInputSide = version >= DigestsVersion ? r.ReadInt32() : CamExtractor.DefaultMaxInputSide;
         if (maxInputSide is < CamExtractor.MinMaxInputSide or > CamExtractor.MaxMaxInputSide) throw corrupt($"largest input side {maxInputSide} is out of range");
+        float background = version >= DigestsVersion ? r.ReadSingle() : SeedPrediction.DefaultThreshold;
+        if (!(background is >= 0 and <= 1)) throw corrupt($"background threshold {background} is out of range");
         var spec = BackboneCatalog.Saved(backbone, block, layers, new InputNormalization(bgr, scale, mean, std));
-        return new(names, spec, scales, threshold, image, label, columns, maxInputSide);
+        return new(names, spec, scales, threshold, image, label, columns, maxInputSide, background);
     }
 }

@@ -201,7 +201,9 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
             var info = new MapModelInfo(source.ClassNames, network.Spec, (_options.Scales ?? source.Scales).ToArray(),
                 _options.PredictionThreshold ?? source.Threshold, _options.ImageColumnName, _options.LabelColumnName, OutputColumns,
                 _options.MaxInputSide ?? source.MaxInputSide);
-            return new ReactivatedClassActivationMapTransformer(_env, network, head, info, _options.Combination, device);
+            var transformer = new ReactivatedClassActivationMapTransformer(_env, network, head, info, _options.Combination, device);
+            transformer.ChooseBackgroundThreshold(samples, ch);
+            return transformer;
         }
         catch
         {
