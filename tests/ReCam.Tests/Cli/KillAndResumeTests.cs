@@ -64,7 +64,7 @@ public sealed class KillAndResumeTests(TinyScenes data)
         Assert.Equal(0, Run(MakeCam(a)).Code);
         Assert.Equal(0, Run(MakeCam(b)).Code);
         var expected = Files(new WorkFolder(a).Cams);
-        Assert.Equal(24 + 1, expected.Count); // one maps file per training image, and classes.txt
+        Assert.Equal(24 + 2, expected.Count); // one maps file per training image, classes.txt and threshold.json
         Assert.Equal(expected, Files(new WorkFolder(b).Cams));
 
         string cams = new WorkFolder(c).Cams;
