@@ -36,8 +36,9 @@ internal sealed class CliOptions
     };
     public Option<double?> LearningRate { get; } = new("--lr")
     {
-        Description = "Backbone learning rate. train-cam (classifier 10x): the backbone's default (" +
-                      string.Join(", ", BackboneCatalog.All.Select(b => $"{b.Name} {b.CamLearningRate.ToString(CultureInfo.InvariantCulture)}")) +
+        Description = "Backbone learning rate. train-cam: the backbone's default, with the classifier's multiple (" +
+                      string.Join(", ", BackboneCatalog.All.Select(b =>
+                          $"{b.Name} {b.CamLearningRate.ToString(CultureInfo.InvariantCulture)} x{b.CamClassifierRateMultiplier.ToString(CultureInfo.InvariantCulture)}")) +
                       $"); train-recam: {ReCamTrainingOptions.DefaultLearningRate.ToString(CultureInfo.InvariantCulture)}",
     };
     public Option<double?> Momentum { get; } = new("--momentum")

@@ -4,16 +4,17 @@ using ReCam.Networks;
 namespace ReCam.Training;
 
 /// <summary>
-/// Options of train-cam. Defaults are the official ReCAM VOC settings, except the learning rate, which depends on the
-/// backbone (<see cref="BackboneSpec.CamLearningRate"/>) and is resolved from it by <see cref="LearningRateFor"/>.
+/// Options of train-cam. Defaults are the official ReCAM VOC settings, except the learning rates, which depend on the
+/// backbone (<see cref="BackboneSpec.CamLearningRate"/>, <see cref="BackboneSpec.CamClassifierRateMultiplier"/>) and are
+/// resolved from it by <see cref="LearningRateFor"/> and <see cref="ClassifierLearningRateFor"/>.
 /// </summary>
 public sealed record CamTrainingOptions : TrainingOptions
 {
     /// <summary>Default epochs (official: 5).</summary>
     public const int DefaultEpochs = 5;
 
-    /// <summary>The classifier W1 learns this many times faster than the backbone (official: 10).</summary>
-    public const double ClassifierRateMultiplier = 10;
+    /// <summary>The official code's classifier W1 learns this many times faster than the backbone.</summary>
+    public const double OfficialClassifierRateMultiplier = 10;
 
     /// <summary>Epochs.</summary>
     public int Epochs { get; init; } = DefaultEpochs;
@@ -21,14 +22,14 @@ public sealed record CamTrainingOptions : TrainingOptions
     /// <summary>Backbone learning rate; null = the backbone's own default (<see cref="BackboneSpec.CamLearningRate"/>).</summary>
     public double? LearningRate { get; init; }
 
-    /// <summary>Classifier (W1) learning rate; null = <see cref="ClassifierRateMultiplier"/> × the backbone's.</summary>
+    /// <summary>Classifier (W1) learning rate; null = the backbone's <see cref="BackboneSpec.CamClassifierRateMultiplier"/> × the backbone rate.</summary>
     public double? ClassifierLearningRate { get; init; }
 
     /// <summary>The backbone learning rate in effect for <paramref name="backbone"/>.</summary>
     public double LearningRateFor(BackboneSpec backbone) => LearningRate ?? backbone.CamLearningRate;
 
     /// <summary>The classifier learning rate in effect for <paramref name="backbone"/>.</summary>
-    public double ClassifierLearningRateFor(BackboneSpec backbone) => ClassifierLearningRate ?? ClassifierRateMultiplier * LearningRateFor(backbone);
+    public double ClassifierLearningRateFor(BackboneSpec backbone) => ClassifierLearningRate ?? backbone.CamClassifierRateMultiplier * LearningRateFor(backbone);
 
     /// <inheritdoc />
     public override void Validate()

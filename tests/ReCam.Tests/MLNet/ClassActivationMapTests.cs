@@ -37,7 +37,8 @@ public sealed class ClassActivationMapTests(CamModelFixture fixture)
             for (int k = 0; k < keys.Length; k++)
             {
                 float max = maps.AsSpan(k * Size * Size, Size * Size).ToArray().Max();
-                Assert.True(max == 0f || max > 0.999f, $"map {k} of row {r} is not max-normalised (max {max})");
+                // m / (m + 1e-5): just below 1, lower for a weak map (raw maximum 0.001 gives 0.990).
+                Assert.True(max == 0f || max > 0.99f, $"map {k} of row {r} is not max-normalised (max {max})");
             }
             var scores = ((VBuffer<float>)values["CamScores"]).DenseValues().ToArray();
             Assert.Equal(10, scores.Length);

@@ -63,12 +63,14 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         public int Epochs = Defaults.Epochs;
 
         /// <summary>
-        /// Backbone learning rate; null = the backbone's default (<see cref="BackboneSpec.CamLearningRate"/>: the official
-        /// 0.1 for the torchvision shapes, 0.01 for the bundled ResNet-18, with which 0.1 diverges).
+        /// Backbone learning rate; null = the backbone's default (<see cref="BackboneSpec.CamLearningRate"/>: the official 0.1).
         /// </summary>
         public double? LearningRate;
 
-        /// <summary>Classifier learning rate; null = ten times the backbone's (official: 1.0).</summary>
+        /// <summary>
+        /// Classifier learning rate; null = the backbone's multiple of the backbone rate (<see cref="BackboneSpec.CamClassifierRateMultiplier"/>:
+        /// the official 10 for the torchvision shapes, 1 for the bundled ResNet-18, with which the official 1.0 diverges).
+        /// </summary>
         public double? ClassifierLearningRate;
 
         /// <summary>Extraction scales (each with its horizontal flip); null = the official 1.0, 0.5, 1.5, 2.0.</summary>
