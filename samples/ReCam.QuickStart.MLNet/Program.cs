@@ -55,9 +55,16 @@ var model = pipeline.Fit(train);
 
 // 3. Seed mIoU on the training images: maps from the output columns, masks from the scenes' PNGs.
 var output = model.Transform(train);
+var chain = model.ToArray();
+// Each map transformer chose its background threshold at Fit from the maps of training images, without the masks.
+var automatic = new Dictionary<string, float>
+{
+    ["Cam"] = ((ClassActivationMapTransformer)chain[1]).BackgroundThreshold,
+    ["ReCam"] = model.LastTransformer.BackgroundThreshold,
+};
 foreach (string name in new[] { "Cam", "ReCam" })
 {
-    var sweep = new ThresholdSweep(classNames.Length + 1, DefaultThreshold);
+    var sweep = new ThresholdSweep(classNames.Length + 1, DefaultThreshold, ThresholdSweep.StandardThresholds().Append(automatic[name]));
     int i = 0;
     foreach (var maps in MapColumns.Read(output, MapColumnNames.FromBaseName(name)))
     {
@@ -65,8 +72,10 @@ foreach (string name in new[] { "Cam", "ReCam" })
         sweep.Add(maps, new GroundTruth(trainIds[i++], mask.Width, mask.Height, mask.Values));
     }
     var result = sweep.GetResult();
+    double atAutomatic = result.Scores.Single(s => Math.Abs(s.Threshold - automatic[name]) < 1e-6f).MeanIoU;
     Console.WriteLine($"Seed mIoU ({name}, {result.ImageCount} training images): {100 * result.BestConfusion.MeanIoU():F1} at the best threshold " +
-                      $"{result.BestThreshold:F2}, {100 * result.DefaultConfusion.MeanIoU():F1} at {DefaultThreshold:F2}.");
+                      $"{result.BestThreshold:F2}, {100 * atAutomatic:F1} at the automatic {automatic[name]:F2}, " +
+                      $"{100 * result.DefaultConfusion.MeanIoU():F1} at {DefaultThreshold:F2}.");
 }
 
 // 4. Save, reload in a new MLContext, predict one validation image (not used for training).
@@ -76,7 +85,8 @@ model.Dispose();
 Console.WriteLine($"Saved {zip}");
 
 var ml2 = new MLContext(seed: 2);
-var loaded = ml2.Model.Load(zip, out _);
+var loaded = ml2.Model.LoadReCamModel(zip, out _);
+float background = ((TransformerChain<ITransformer>)loaded).OfType<ReactivatedClassActivationMapTransformer>().Single().BackgroundThreshold;
 using var engine = ml2.Model.CreatePredictionEngine<SceneRow, ReCamPrediction>(loaded, inputSchemaDefinition: schema); // owns (disposes) the model
 string valId = dataset.ReadSplit("val")[0];
 // Its image-level label chooses the classes whose maps are made (as make_cam does); a row without a Label column lets the
@@ -86,8 +96,9 @@ var predicted = MapColumns.ToMaps(prediction.ReCamClasses, prediction.ReCam, pre
 var top = prediction.ReCamScores.Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(3).Select(x => $"{classNames[x.c]} {x.p:F2}");
 Console.WriteLine($"{valId}: maps for [{string.Join(", ", predicted.Keys.Select(k => classNames[k]))}]; classifier's top 3: {string.Join(", ", top)}");
 
-// 5. Overlay: per pixel the arg-max over [0.21 background plane; ReCAM maps], in VOC colours, half over the image.
-byte[] seeds = SeedPrediction.Predict(predicted, DefaultThreshold);
+// 5. Overlay: per pixel the arg-max over [the background plane at the model's automatic threshold; ReCAM maps], in VOC
+// colours, half over the image.
+byte[] seeds = SeedPrediction.Predict(predicted, background);
 using var image = SKBitmap.Decode(dataset.ImagePath(valId));
 for (int y = 0; y < image.Height; y++)
 {
