@@ -63,13 +63,14 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         public int Epochs = Defaults.Epochs;
 
         /// <summary>
-        /// Backbone learning rate; null = the backbone's default (<see cref="BackboneSpec.CamLearningRate"/>: the official 0.1).
+        /// Backbone learning rate; null = the backbone's default (<see cref="BackboneSpec.CamLearningRate"/>: the official 0.1 for the
+        /// torchvision shapes, 0.01 for the bundled ResNet-18, with which the official rates diverge).
         /// </summary>
         public double? LearningRate;
 
         /// <summary>
         /// Classifier learning rate; null = the backbone's multiple of the backbone rate (<see cref="BackboneSpec.CamClassifierRateMultiplier"/>:
-        /// the official 10 for the torchvision shapes, 1 for the bundled ResNet-18, with which the official 1.0 diverges).
+        /// the official 10, so 0.1 for the bundled ResNet-18).
         /// </summary>
         public double? ClassifierLearningRate;
 
