@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using ReCam.Pipeline;
 using ReCam.Tests.Pipeline;
@@ -82,18 +81,9 @@ public sealed class BadInputCorpusTests(TinyScenes data)
         return files;
     }
 
-    private static (int Code, string Output) Recam(string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "recam.dll"));
-        foreach (string a in args) start.ArgumentList.Add(a);
-        start.Environment["OMP_NUM_THREADS"] = "1"; // the test host's own torch threads share the cores
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr);
-    }
+    // The test host's own torch threads share the cores.
+    private static (int Code, string Output) Recam(string[] args) =>
+        RecamProcess.Run(args, new Dictionary<string, string> { ["OMP_NUM_THREADS"] = "1" });
 
     private static void CopyDirectory(string from, string to)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ReCam.Tests.Pipeline;
 using Xunit;
 
@@ -8,17 +7,7 @@ namespace ReCam.Tests.Cli;
 [Collection(TinyScenesCollection.Name)]
 public class CliTests(TinyScenes data)
 {
-    private static (int Code, string Output) Recam(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "recam.dll"));
-        foreach (string a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr);
-    }
+    private static (int Code, string Output) Recam(params string[] args) => RecamProcess.Run(args);
 
     [Theory]
     [InlineData("train-cam", "--voc --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device")]

@@ -125,7 +125,7 @@ public sealed class KillAndResumeTests(TinyScenes data)
     // run finished before the kill and the test would prove nothing.
     private static void KillWhen(string[] args, Func<bool> reached, Func<bool> early)
     {
-        using var process = Process.Start(Start(args))!;
+        using var process = Process.Start(RecamProcess.Start(args))!;
         process.StandardOutput.ReadToEndAsync();
         process.StandardError.ReadToEndAsync();
         var watch = Stopwatch.StartNew();
@@ -140,20 +140,5 @@ public sealed class KillAndResumeTests(TinyScenes data)
         Assert.True(early(), "the step had already finished when it was killed");
     }
 
-    private static ProcessStartInfo Start(string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "recam.dll"));
-        foreach (string a in args) start.ArgumentList.Add(a);
-        return start;
-    }
-
-    private static (int Code, string Output) Run(string[] args)
-    {
-        using var process = Process.Start(Start(args))!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr);
-    }
+    private static (int Code, string Output) Run(string[] args) => RecamProcess.Run(args);
 }
