@@ -8,10 +8,10 @@ using ReCam.Training;
 namespace ReCam.Cli.Commands;
 
 /// <summary>The pipeline steps as commands: make-scenes, the train/make/eval steps, run, quickstart.</summary>
-internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOptions ro)
+internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOptions ro, RefinementOptions fo)
 {
     public static readonly string[] KnownSteps =
-        ["make-scenes", TrainCamStep.Name, TrainReCamStep.Name, MakeCamStep.Name, MakeReCamStep.Name, EvalCamStep.Name, EvalReCamStep.Name];
+        ["make-scenes", TrainCamStep.Name, TrainReCamStep.Name, MakeCamStep.Name, MakeReCamStep.Name, EvalCamStep.Name, EvalReCamStep.Name, CamToIrLabelStep.Name];
 
     public IEnumerable<Command> All() =>
     [
@@ -44,6 +44,14 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
             (r, log, ct) => MakeReCamStep.Run(o.Settings(r), o.Extraction(r, ro.CombinationOf(r)), log, ct)),
         Step(EvalReCamStep.Name, "Seed mIoU of the ReCAMs (<work>/cams-recam) like eval-cam; writes <work>/metrics/eval-recam.json",
             c => AddEvaluation(c), (r, log, ct) => Console.WriteLine(EvalReCamStep.Run(o.Settings(r), o.Evaluation(r), log, ct).ToTable())),
+        Step(CamToIrLabelStep.Name, "IR labels: confident foreground/background from the seed maps, each refined by a dense CRF; writes <work>/ir_labels/<id>.png",
+            c =>
+            {
+                CliOptions.AddTrainingOnlyOptions(c);
+                fo.AddIrLabel(c);
+                c.Options.Add(o.Shard);
+            },
+            (r, log, ct) => CamToIrLabelStep.Run(o.Settings(r), fo.IrLabel(r), log, ct)),
         RunSteps(),
         QuickStart(),
     ];
@@ -122,6 +130,7 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
         o.AddTraining(cmd);
         ro.AddTraining(cmd);
         foreach (var opt in new Option[] { ro.ReCamEpochs, o.Checkpoint, o.Scales, o.MaxInputSide, o.Shard, o.Threshold }) cmd.Options.Add(opt);
+        fo.AddIrLabel(cmd, withPreset: false);
         cmd.SetAction((r, ct) => runner.Run("run", ct, (log, token) =>
         {
             var wanted = r.GetValue(steps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -157,6 +166,9 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
                         break;
                     case EvalReCamStep.Name:
                         Console.WriteLine(EvalReCamStep.Run(stepSettings, o.Evaluation(r), log, token).ToTable());
+                        break;
+                    case CamToIrLabelStep.Name:
+                        CamToIrLabelStep.Run(stepSettings, fo.IrLabel(r, ro.Preset), log, token);
                         break;
                 }
             }

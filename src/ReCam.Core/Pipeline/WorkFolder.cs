@@ -28,6 +28,27 @@ public sealed record WorkFolder(string Root)
     /// <summary>Per-image ReCAMs written by make-recam (<c>&lt;id&gt;.npz</c>).</summary>
     public string ReCams => Path.Combine(Root, "cams-recam");
 
+    /// <summary>Per-image AdvCAMs written by make-advcam (<c>&lt;id&gt;.npz</c>).</summary>
+    public string AdvCams => Path.Combine(Root, "cams-advcam");
+
+    /// <summary>The maps folder of a seed-map kind.</summary>
+    public string MapsFolder(MapsSource source) => source switch
+    {
+        MapsSource.Cam => Cams,
+        MapsSource.ReCam => ReCams,
+        MapsSource.AdvCam => AdvCams,
+        _ => throw new ArgumentOutOfRangeException(nameof(source), source, "Choose cam, recam or advcam."),
+    };
+
+    /// <summary>
+    /// The maps a refinement step reads when none is named: the ReCAMs when make-recam has written any, else the CAMs.
+    /// </summary>
+    public MapsSource DefaultMapsSource() =>
+        Directory.Exists(ReCams) && Directory.EnumerateFiles(ReCams, "*.npz").Any() ? MapsSource.ReCam : MapsSource.Cam;
+
+    /// <summary>Per-image IR labels written by cam-to-ir-label (<c>&lt;id&gt;.png</c>: 0 background, c+1 class c, 255 unsure).</summary>
+    public string IrLabels => Path.Combine(Root, "ir_labels");
+
     /// <summary>Metrics files (<c>&lt;step&gt;.json</c>).</summary>
     public string Metrics => Path.Combine(Root, "metrics");
 

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ReCam.Cam;
+using ReCam.Evaluation;
+using ReCam.Imaging;
+using ReCam.IO;
+using ReCam.Refinement;
+
+namespace ReCam.Pipeline;
+
+/// <summary>
+/// cam-to-ir-label: IR labels (<see cref="IrLabel"/>) for every image of the split (or of this shard) from the chosen
+/// seed maps, one <c>ir_labels/&lt;id&gt;.png</c> each (greyscale: 0 background, c+1 class c, 255 unsure). Images done
+/// are skipped, so an interrupted run resumes; labels made with other settings are not mixed in (see <see cref="SettingsFile"/>).
+/// When the split has masks, the labels' precision and unsure share go to <c>metrics/cam-to-ir-label.json</c>.
+/// </summary>
+public static class CamToIrLabelStep
+{
+    /// <summary>The step's name on the command line and in its outputs.</summary>
+    public const string Name = "cam-to-ir-label";
+
+    /// <summary>The file in <c>ir_labels/</c> recording the maps and thresholds the labels were made with.</summary>
+    public const string SettingsFile = "ir_label.json";
+
+    /// <summary>Runs the step; returns the number of labels written.</summary>
+    public static int Run(PipelineSettings settings, IrLabelOptions options, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var view = DatasetView.Open(settings, logger);
+        var work = new WorkFolder(settings.WorkDir);
+        var source = options.Maps == MapsSource.Auto ? work.DefaultMapsSource() : options.Maps;
+        string mapsDir = work.MapsFolder(source);
+        if (!Directory.Exists(mapsDir))
+            throw new DirectoryNotFoundException($"No maps folder '{mapsDir}': run {MakeStepOf(source)} for split '{settings.Split}' first.");
+        CamMapsFile.CheckClasses(mapsDir, view.ClassNames);
+        float automatic = AutomaticThreshold.Read(mapsDir) ?? AutomaticThreshold.FromFolder(mapsDir, view.Ids, cancellationToken).Estimate();
+        var (fg, bg) = options.ThresholdsFor(automatic);
+        IrLabel.CheckThresholds(fg, bg);
+
+        string outDir = work.IrLabels;
+        Directory.CreateDirectory(outDir);
+        AtomicFile.RemoveStaleTemporaries(outDir);
+        bool force = CheckOrRecordSettings(outDir, source, fg, bg, options.Crf, settings.Force);
+        CamMapsFile.RecordClasses(outDir, view.ClassNames);
+
+        var ids = view.Shard(settings.Shard);
+        var missing = ids.Where(id => !File.Exists(CamMapsFile.PathFor(mapsDir, id))).ToList();
+        if (missing.Count > 0)
+            throw new FileNotFoundException(
+                $"{missing.Count} map file(s) missing in '{mapsDir}' (e.g. {string.Join(", ", missing.Take(5))}); run {MakeStepOf(source)} for split '{settings.Split}' first.");
+        var todo = ids.Where(id => force || !File.Exists(PathFor(outDir, id))).ToList();
+        logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} (automatic threshold {Auto:F3}; confident foreground {Fg:F3}, background {Bg:F3}); writing {Dir}.",
+            Name, todo.Count, ids.Count, mapsDir, automatic, fg, bg, outDir);
+
+        int done = 0;
+        var clock = Stopwatch.StartNew();
+        var parallel = new ParallelOptions
+        {
+            CancellationToken = cancellationToken, MaxDegreeOfParallelism = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount,
+        };
+        try
+        {
+            Parallel.ForEach(todo, parallel, id => WriteOne(id));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // The first image's own error (a corrupt image, a damaged maps file) is the message the user needs.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        ReportQuality(view, work, outDir, source, fg, bg, logger, cancellationToken);
+        return todo.Count;
+
+        void WriteOne(string id)
+        {
+            string mapsPath = CamMapsFile.PathFor(mapsDir, id);
+            string imagePath = view.Dataset.ImagePath(id);
+            var image = ImageDecoder.LoadRgb(imagePath);
+            var maps = CamMapsFile.Read(mapsPath);
+            if (maps.Width != image.Width || maps.Height != image.Height)
+                throw new InvalidDataException($"Maps '{mapsPath}' are {maps.Width}x{maps.Height} but image '{imagePath}' is {image.Width}x{image.Height}.");
+            PalettePngWriter.WriteGrey(PathFor(outDir, id), IrLabel.Make(image, maps, fg, bg, options.Crf));
+            int n = Interlocked.Increment(ref done);
+            if (n % 50 == 0 || n == todo.Count)
+                logger.LogInformation("{Step}: {Done}/{Todo} images, {Ips:F1} images/s", Name, n, todo.Count, n / clock.Elapsed.TotalSeconds);
+        }
+    }
+
+    /// <summary>The IR label file of an image.</summary>
+    public static string PathFor(string folder, string id) => Path.Combine(folder, Data.ImageIds.Check(id, "IR label file name") + ".png");
+
+    private static string MakeStepOf(MapsSource source) => source switch
+    {
+        MapsSource.ReCam => MakeReCamStep.Name,
+        MapsSource.AdvCam => "make-advcam",
+        _ => MakeCamStep.Name,
+    };
+
+    // Labels already in the folder must come from the same maps, thresholds and CRF; otherwise only --force may replace them.
+    private static bool CheckOrRecordSettings(string outDir, MapsSource source, double fg, double bg, DenseCrfOptions crf, bool force)
+    {
+        string path = Path.Combine(outDir, SettingsFile);
+        string wanted = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["maps"] = source.ToString().ToLowerInvariant(),
+            ["foreground_threshold"] = Math.Round(fg, 4), ["background_threshold"] = Math.Round(bg, 4),
+            ["crf"] = string.Create(CultureInfo.InvariantCulture,
+                $"confidence {crf.LabelConfidence}, gaussian {crf.GaussianSxy}/{crf.GaussianWeight}, bilateral {crf.BilateralSxy}/{crf.BilateralSrgb}/{crf.BilateralWeight}, iterations {crf.Iterations}"),
+        }, new JsonSerializerOptions { WriteIndented = true });
+        bool anyLabels = Directory.EnumerateFiles(outDir, "*.png").Any();
+        if (File.Exists(path) && anyLabels && !force && File.ReadAllText(path) != wanted)
+            throw new InvalidDataException(
+                $"The IR labels in '{outDir}' were made with other settings ({path}: {File.ReadAllText(path).ReplaceLineEndings(" ")}); rerun with --force to replace them.");
+        AtomicFile.WriteAllText(path, wanted);
+        return force;
+    }
+
+    private static void ReportQuality(DatasetView view, WorkFolder work, string outDir, MapsSource source, double fg, double bg, ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        var quality = new IrLabelQuality();
+        foreach (string id in view.Ids)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string? maskPath = view.Dataset.MaskPath(id);
+            string labelPath = PathFor(outDir, id);
+            if (maskPath is null || !File.Exists(labelPath)) continue;
+            quality.Add(PngLabelReader.Read(labelPath), PngLabelReader.Read(maskPath));
+        }
+        if (quality.Images == 0) return;
+        Directory.CreateDirectory(work.Metrics);
+        AtomicFile.WriteAllText(work.MetricsFile(Name), quality.ToJson(fg, bg, source.ToString().ToLowerInvariant()));
+        logger.LogInformation("{Step}: against the masks of {Images} images: precision {P:F1}% (foreground {PF:F1}%, background {PB:F1}%), unsure {U:F1}% of pixels; wrote {Path}",
+            Name, quality.Images, 100 * quality.Precision, 100 * quality.ForegroundPrecision, 100 * quality.BackgroundPrecision, 100 * quality.UnsureShare,
+            work.MetricsFile(Name));
+    }
+}
