@@ -1,0 +1,82 @@
+using ReCam.Imaging;
+
+namespace ReCam.Refinement;
+
+/// <summary>
+/// The pseudo mask of one image from its random-walk maps (the official <c>make_sem_seg_labels</c> tail): bilinear
+/// upsampling ×4 (align_corners=False) cropped to the image, division by the largest value over all classes and
+/// pixels, a constant background plane, argmax. Values: 0 background, c + 1 for class c.
+/// </summary>
+public static class PseudoMask
+{
+    /// <summary>The official background threshold of the random-walk maps (VOC).</summary>
+    public const float OfficialBackgroundThreshold = 0.28f;
+
+    /// <summary>Builds the mask.</summary>
+    /// <param name="walked">Random-walk maps, [keys, gridHeight, gridWidth] (stride 4).</param>
+    /// <param name="keys">0-based class of each map.</param>
+    /// <param name="gridHeight">ceil(height / 4).</param>
+    /// <param name="gridWidth">ceil(width / 4).</param>
+    /// <param name="height">Image height.</param>
+    /// <param name="width">Image width.</param>
+    /// <param name="backgroundThreshold">The background plane's value, in [0, 1].</param>
+    public static LabelMap FromRandomWalk(ReadOnlySpan<float> walked, IReadOnlyList<long> keys, int gridHeight, int gridWidth, int height, int width,
+        float backgroundThreshold)
+    {
+        int k = keys.Count, grid = gridHeight * gridWidth;
+        if (walked.Length != (long)k * grid) throw new ArgumentException($"Expected {k}x{gridHeight}x{gridWidth} values, got {walked.Length}.", nameof(walked));
+        if (gridHeight * 4 < height || gridWidth * 4 < width)
+            throw new ArgumentException($"A {gridHeight}x{gridWidth} stride-4 grid does not cover a {height}x{width} image.");
+        if (!(backgroundThreshold is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(backgroundThreshold), backgroundThreshold, "Must be in [0, 1].");
+        var label = new byte[height * width];
+        if (k == 0) return new LabelMap(width, height, label);
+
+        var ys = Taps(height, gridHeight);
+        var xs = Taps(width, gridWidth);
+        var up = new float[k * height * width];
+        float max = 0;
+        for (int c = 0; c < k; c++)
+        {
+            var plane = walked.Slice(c * grid, grid);
+            for (int y = 0; y < height; y++)
+            {
+                var (y0, y1, fy) = ys[y];
+                for (int x = 0; x < width; x++)
+                {
+                    var (x0, x1, fx) = xs[x];
+                    float top = plane[y0 * gridWidth + x0] * (1 - fx) + plane[y0 * gridWidth + x1] * fx;
+                    float bottom = plane[y1 * gridWidth + x0] * (1 - fx) + plane[y1 * gridWidth + x1] * fx;
+                    float v = top * (1 - fy) + bottom * fy;
+                    up[(c * height + y) * width + x] = v;
+                    max = MathF.Max(max, v);
+                }
+            }
+        }
+        if (max <= 0) return new LabelMap(width, height, label);
+        float scaledThreshold = backgroundThreshold * max; // comparing v/max with t is comparing v with t*max
+        for (int i = 0; i < label.Length; i++)
+        {
+            float best = scaledThreshold;
+            for (int c = 0; c < k; c++)
+            {
+                float v = up[c * label.Length + i];
+                if (v > best) (best, label[i]) = (v, (byte)(keys[c] + 1));
+            }
+        }
+        return new LabelMap(width, height, label);
+    }
+
+    // Source rows/columns and weight of PyTorch's bilinear ×4 upsampling (align_corners=False) for the first `size` outputs.
+    private static (int Lo, int Hi, float Frac)[] Taps(int size, int gridSize)
+    {
+        var taps = new (int, int, float)[size];
+        for (int o = 0; o < size; o++)
+        {
+            float src = Math.Max(0f, (o + 0.5f) / 4f - 0.5f);
+            int lo = Math.Min((int)src, gridSize - 1);
+            int hi = Math.Min(lo + 1, gridSize - 1);
+            taps[o] = (lo, hi, src - lo);
+        }
+        return taps;
+    }
+}
