@@ -11,7 +11,7 @@ namespace ReCam.Cli.Commands;
 internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOptions ro, RefinementOptions fo)
 {
     public static readonly string[] KnownSteps =
-        ["make-scenes", TrainCamStep.Name, TrainReCamStep.Name, MakeCamStep.Name, MakeReCamStep.Name, EvalCamStep.Name, EvalReCamStep.Name, CamToIrLabelStep.Name];
+        ["make-scenes", TrainCamStep.Name, TrainReCamStep.Name, MakeCamStep.Name, MakeReCamStep.Name, EvalCamStep.Name, EvalReCamStep.Name, CamToIrLabelStep.Name, TrainIrnStep.Name, MakeSemSegStep.Name, EvalSemSegStep.Name];
 
     public IEnumerable<Command> All() =>
     [
@@ -52,9 +52,36 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
                 c.Options.Add(o.Shard);
             },
             (r, log, ct) => CamToIrLabelStep.Run(o.Settings(r), fo.IrLabel(r), log, ct)),
+        Step(TrainIrnStep.Name, "Train the boundary network (IRNet's edge branch on a frozen ImageNet backbone) from the IR labels; writes <work>/models/irn.ckpt",
+            c =>
+            {
+                foreach (var opt in new Option[] { o.Epochs, o.Batch, o.Crop, o.LearningRate, o.Momentum }) c.Options.Add(opt);
+            },
+            (r, log, ct) => TrainIrnStep.Run(o.Settings(r), IrnTraining(r, r.GetValue(o.Epochs), r.GetValue(o.LearningRate)), log, ct)),
+        Step(MakeSemSegStep.Name, "Pseudo masks: boundary map, sparse random walk of the seed maps, background plane; writes <work>/pseudo_masks/<id>.png",
+            c =>
+            {
+                CliOptions.AddTrainingOnlyOptions(c);
+                fo.AddSemSeg(c);
+                c.Options.Add(o.Checkpoint);
+                c.Options.Add(o.Shard);
+            },
+            (r, log, ct) => MakeSemSegStep.Run(o.Settings(r), fo.SemSeg(r), log, ct)),
+        Step(EvalSemSegStep.Name, "mIoU of the pseudo masks against the split's masks, per class; writes <work>/metrics/eval-sem-seg.json",
+            c => CliOptions.AddTrainingOnlyOptions(c), (r, log, ct) => Console.WriteLine(EvalSemSegStep.Run(o.Settings(r), log, ct).ToTable())),
         RunSteps(),
         QuickStart(),
     ];
+
+    private BoundaryTrainingOptions IrnTraining(ParseResult r, int? epochs, double? learningRate)
+    {
+        var d = new BoundaryTrainingOptions();
+        return d with
+        {
+            Epochs = epochs ?? d.Epochs, LearningRate = learningRate ?? d.LearningRate, BatchSize = r.GetValue(o.Batch) ?? d.BatchSize,
+            Crop = r.GetValue(o.Crop) ?? d.Crop, Momentum = r.GetValue(o.Momentum) ?? d.Momentum,
+        };
+    }
 
     /// <summary>A pipeline step command: the common options, the step's own, and its action run by the runner.</summary>
     private Command Step(string name, string description, Action<Command> addOptions, Action<ParseResult, ILogger, CancellationToken> action)
@@ -131,6 +158,9 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
         ro.AddTraining(cmd);
         foreach (var opt in new Option[] { ro.ReCamEpochs, o.Checkpoint, o.Scales, o.MaxInputSide, o.Shard, o.Threshold }) cmd.Options.Add(opt);
         fo.AddIrLabel(cmd, withPreset: false);
+        fo.AddSemSeg(cmd, withMaps: false);
+        cmd.Options.Add(fo.IrnLearningRate);
+        cmd.Options.Add(fo.IrnEpochs);
         cmd.SetAction((r, ct) => runner.Run("run", ct, (log, token) =>
         {
             var wanted = r.GetValue(steps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -169,6 +199,15 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
                         break;
                     case CamToIrLabelStep.Name:
                         CamToIrLabelStep.Run(stepSettings, fo.IrLabel(r, ro.Preset), log, token);
+                        break;
+                    case TrainIrnStep.Name:
+                        TrainIrnStep.Run(stepSettings, IrnTraining(r, r.GetValue(fo.IrnEpochs), r.GetValue(fo.IrnLearningRate)), log, token);
+                        break;
+                    case MakeSemSegStep.Name:
+                        MakeSemSegStep.Run(stepSettings, fo.SemSeg(r), log, token);
+                        break;
+                    case EvalSemSegStep.Name:
+                        Console.WriteLine(EvalSemSegStep.Run(stepSettings, log, token).ToTable());
                         break;
                 }
             }

@@ -20,6 +20,32 @@ internal sealed class RefinementOptions
         Description = "default: thresholds relative to the maps' automatic threshold; official: the official VOC values", DefaultValueFactory = _ => "default",
     };
 
+    public Option<float?> SemSegThreshold { get; } = new("--sem-seg-threshold")
+    {
+        Description = "make-sem-seg: background plane after the random walk, relative to the image's largest value (official 0.28)",
+    };
+    public Option<double?> Beta { get; } = new("--beta") { Description = "make-sem-seg: affinity exponent (official 10)" };
+    public Option<int?> WalkSteps { get; } = new("--walk-steps") { Description = "make-sem-seg: random-walk steps (official 256)" };
+    public Option<double?> IrnLearningRate { get; } = new("--irn-lr") { Description = "run: learning rate of train-irn (train-irn itself takes --lr). Default 0.1" };
+    public Option<int?> IrnEpochs { get; } = new("--irn-epochs") { Description = "run: epochs of train-irn (train-irn itself takes --epochs)" };
+
+    /// <summary>Adds the make-sem-seg options (and --maps unless <paramref name="withMaps"/> is false).</summary>
+    public void AddSemSeg(Command command, bool withMaps = true)
+    {
+        foreach (var o in new Option[] { SemSegThreshold, Beta, WalkSteps }) command.Options.Add(o);
+        if (withMaps) command.Options.Add(Maps);
+    }
+
+    public SemSegOptions SemSeg(ParseResult r)
+    {
+        var d = new SemSegOptions();
+        return d with
+        {
+            Maps = MapsOf(r), SemSegThreshold = r.GetValue(SemSegThreshold) ?? d.SemSegThreshold, Beta = r.GetValue(Beta) ?? d.Beta,
+            Steps = r.GetValue(WalkSteps) ?? d.Steps,
+        };
+    }
+
     /// <summary>Adds the IR-label options; <paramref name="withPreset"/> false when the command has a --preset already (run).</summary>
     public void AddIrLabel(Command command, bool withPreset = true)
     {

@@ -13,7 +13,7 @@ internal sealed class StepRunner(ILogger logger)
         ["LearningRate"] = "--lr", ["ClassifierLearningRate"] = "--w1-lr", ["HeadLearningRate"] = "--w2-lr", ["HeadWarmupEpochs"] = "--head-warmup",
         ["HeadInit"] = "--w2-init", ["BackgroundClass"] = "--background-class", ["Combination"] = "--weights-combination", ["Lambda"] = "--lambda",
         ["Momentum"] = "--momentum", ["Scales"] = "--scales", ["MaxInputSide"] = "--max-input-side", ["Threads"] = "--threads", ["Threshold"] = "--threshold", ["Count"] = "--count", ["ImageSize"] = "--size",
-        ["ForegroundThreshold"] = "--fg-threshold", ["BackgroundThreshold"] = "--bg-threshold", ["Maps"] = "--maps",
+        ["ForegroundThreshold"] = "--fg-threshold", ["BackgroundThreshold"] = "--bg-threshold", ["Maps"] = "--maps", ["Beta"] = "--beta", ["Steps"] = "--walk-steps", ["SemSegThreshold"] = "--sem-seg-threshold",
     };
 
     /// <summary>

@@ -104,3 +104,39 @@ public sealed record IrLabelOptions
         Crf.Validate();
     }
 }
+
+/// <summary>Options of make-sem-seg (random walk from the boundary map to pseudo masks).</summary>
+public sealed record SemSegOptions
+{
+    /// <summary>The seed maps to propagate.</summary>
+    public MapsSource Maps { get; init; } = MapsSource.Auto;
+
+    /// <summary>Background plane after the walk, relative to the image's largest walked value (official 0.28).</summary>
+    public float SemSegThreshold { get; init; } = Refinement.PseudoMask.OfficialBackgroundThreshold;
+
+    /// <summary>Affinity exponent β.</summary>
+    public double Beta { get; init; } = Refinement.RandomWalk.DefaultBeta;
+
+    /// <summary>Neighbourhood radius of the walk, in stride-4 cells.</summary>
+    public int Radius { get; init; } = Refinement.RandomWalk.DefaultRadius;
+
+    /// <summary>Random-walk steps (official 256).</summary>
+    public int Steps { get; init; } = Refinement.RandomWalk.DefaultSteps;
+
+    /// <summary>Power applied to the maps before the walk; null = 1.5 for AdvCAMs (the official hook), else 1.</summary>
+    public double? MapsExponent { get; init; }
+
+    /// <summary>The exponent in effect for <paramref name="source"/>.</summary>
+    public double ExponentFor(MapsSource source) => MapsExponent ?? (source == MapsSource.AdvCam ? 1.5 : 1.0);
+
+    /// <summary>Throws <see cref="InvalidOptionException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(Maps)) throw new InvalidOptionException(nameof(Maps), $"has the unknown value {(int)Maps}");
+        if (!(SemSegThreshold is >= 0 and <= 1)) throw new InvalidOptionException(nameof(SemSegThreshold), $"must be between 0 and 1 (got {SemSegThreshold})");
+        if (!(Beta > 0) || double.IsInfinity(Beta)) throw new InvalidOptionException(nameof(Beta), $"must be a positive number (got {Beta})");
+        if (Radius is < 2 or > 32) throw new InvalidOptionException(nameof(Radius), $"must be between 2 and 32 (got {Radius})");
+        if (Steps is < 0 or > 100_000) throw new InvalidOptionException(nameof(Steps), $"must be between 0 and 100000 (got {Steps})");
+        if (MapsExponent is { } e && !(e > 0 && e <= 10)) throw new InvalidOptionException(nameof(MapsExponent), $"must be in (0, 10] (got {e})");
+    }
+}

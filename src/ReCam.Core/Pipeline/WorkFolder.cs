@@ -49,6 +49,9 @@ public sealed record WorkFolder(string Root)
     /// <summary>Per-image IR labels written by cam-to-ir-label (<c>&lt;id&gt;.png</c>: 0 background, c+1 class c, 255 unsure).</summary>
     public string IrLabels => Path.Combine(Root, "ir_labels");
 
+    /// <summary>Per-image pseudo masks written by make-sem-seg (<c>&lt;id&gt;.png</c>, VOC palette: 0 background, c+1 class c).</summary>
+    public string PseudoMasks => Path.Combine(Root, "pseudo_masks");
+
     /// <summary>Metrics files (<c>&lt;step&gt;.json</c>).</summary>
     public string Metrics => Path.Combine(Root, "metrics");
 

@@ -12,27 +12,23 @@ namespace ReCam.Training;
 /// </summary>
 internal sealed class TrainingLoop
 {
-    private readonly IReadOnlyList<TrainingSample> _samples;
-    private readonly ClassificationAugmentation _augmentation;
-    private readonly ImageCache _cache = new();
-    private readonly int _classCount;
+    private readonly ISampleSource _source;
 
-    /// <summary>Creates the loop.</summary>
+    /// <summary>Creates the loop over classification samples (images and multi-hot labels, the official augmentation).</summary>
     public TrainingLoop(IReadOnlyList<TrainingSample> samples, int classCount, ClassificationAugmentation augmentation,
         int batchSize, int epochs, int seed, Device device)
+        : this(new ClassificationSamples(samples, classCount, augmentation), batchSize, epochs, seed, device)
+    {
+    }
+
+    /// <summary>Creates the loop over any sample source.</summary>
+    public TrainingLoop(ISampleSource source, int batchSize, int epochs, int seed, Device device)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be at least 1.");
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Epochs must be at least 1.");
-        if (samples.Count < batchSize)
-            throw new ArgumentException($"{samples.Count} training image(s) is fewer than one batch of {batchSize}; lower --batch.", nameof(samples));
-        foreach (var s in samples)
-        {
-            if (s.Labels.Length != classCount)
-                throw new ArgumentException($"Image '{s.Id}' has {s.Labels.Length} label values; expected {classCount}.", nameof(samples));
-        }
-        _samples = samples;
-        _classCount = classCount;
-        _augmentation = augmentation;
+        if (source.Count < batchSize)
+            throw new ArgumentException($"{source.Count} training image(s) is fewer than one batch of {batchSize}; lower --batch.", nameof(source));
+        _source = source;
         BatchSize = batchSize;
         Epochs = epochs;
         Seed = seed;
@@ -52,7 +48,7 @@ internal sealed class TrainingLoop
     public Device Device { get; }
 
     /// <summary>Steps per epoch: ⌊N / batch⌋ (the last partial batch is dropped).</summary>
-    public long StepsPerEpoch => _samples.Count / BatchSize;
+    public long StepsPerEpoch => _source.Count / BatchSize;
 
     /// <summary>Steps of the whole run (the poly schedule's max_step).</summary>
     public long TotalSteps => StepsPerEpoch * Epochs;
@@ -68,7 +64,7 @@ internal sealed class TrainingLoop
         for (int epoch = hooks.StartEpoch + 1; epoch <= Epochs; epoch++)
         {
             var random = new Random(EpochSeed(Seed, epoch));
-            var order = Enumerable.Range(0, _samples.Count).ToArray();
+            var order = Enumerable.Range(0, _source.Count).ToArray();
             random.Shuffle(order);
             var watch = Stopwatch.StartNew();
             long firstStep = (epoch - 1) * StepsPerEpoch;
@@ -85,8 +81,8 @@ internal sealed class TrainingLoop
                 StepMetrics metrics;
                 using (var scope = NewDisposeScope())
                 {
-                    var images = tensor(batch.Images, [BatchSize, 3, _augmentation.Crop, _augmentation.Crop]).to(Device);
-                    var labels = tensor(batch.Labels, [BatchSize, _classCount]).to(Device);
+                    var images = tensor(batch.Images, [BatchSize, 3, _source.Crop, _source.Crop]).to(Device);
+                    var labels = tensor(batch.Labels, [BatchSize, .. _source.TargetShape]).to(Device);
                     metrics = step(images, labels, firstStep + b);
                 }
                 epochMeans.Add(metrics);
@@ -111,15 +107,59 @@ internal sealed class TrainingLoop
 
     private (float[] Images, float[] Labels) MakeBatch(int[] order, int batchIndex, Random random)
     {
-        int plane = 3 * _augmentation.Crop * _augmentation.Crop;
+        int plane = 3 * _source.Crop * _source.Crop;
+        int target = (int)_source.TargetShape.Aggregate(1L, (a, b) => a * b);
         var images = new float[BatchSize * plane];
-        var labels = new float[BatchSize * _classCount];
+        var labels = new float[BatchSize * target];
         for (int i = 0; i < BatchSize; i++)
-        {
-            var sample = _samples[order[batchIndex * BatchSize + i]];
-            _augmentation.Apply(sample.Image ?? _cache.Get(sample.ImagePath), random, images.AsSpan(i * plane, plane));
-            sample.Labels.CopyTo(labels, i * _classCount);
-        }
+            _source.Write(order[batchIndex * BatchSize + i], random, images.AsSpan(i * plane, plane), labels.AsSpan(i * target, target));
         return (images, labels);
+    }
+}
+
+/// <summary>Where a training loop's samples come from: an augmented image and its target, drawn in the loop's order.</summary>
+internal interface ISampleSource
+{
+    /// <summary>Number of samples.</summary>
+    int Count { get; }
+
+    /// <summary>Side of the square image crop.</summary>
+    int Crop { get; }
+
+    /// <summary>Shape of one sample's target (the batch dimension is added in front).</summary>
+    long[] TargetShape { get; }
+
+    /// <summary>Writes sample <paramref name="index"/>, augmented with draws from <paramref name="random"/>, as CHW image and target.</summary>
+    void Write(int index, Random random, Span<float> image, Span<float> target);
+}
+
+/// <summary>Images with multi-hot labels under the official classification augmentation.</summary>
+internal sealed class ClassificationSamples : ISampleSource
+{
+    private readonly IReadOnlyList<TrainingSample> _samples;
+    private readonly ClassificationAugmentation _augmentation;
+    private readonly ImageCache _cache = new();
+
+    public ClassificationSamples(IReadOnlyList<TrainingSample> samples, int classCount, ClassificationAugmentation augmentation)
+    {
+        foreach (var s in samples)
+        {
+            if (s.Labels.Length != classCount)
+                throw new ArgumentException($"Image '{s.Id}' has {s.Labels.Length} label values; expected {classCount}.", nameof(samples));
+        }
+        (_samples, _augmentation, TargetShape) = (samples, augmentation, [classCount]);
+    }
+
+    public int Count => _samples.Count;
+
+    public int Crop => _augmentation.Crop;
+
+    public long[] TargetShape { get; }
+
+    public void Write(int index, Random random, Span<float> image, Span<float> target)
+    {
+        var sample = _samples[index];
+        _augmentation.Apply(sample.Image ?? _cache.Get(sample.ImagePath), random, image);
+        sample.Labels.CopyTo(target);
     }
 }

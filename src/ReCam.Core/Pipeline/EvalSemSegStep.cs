@@ -1,0 +1,90 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ReCam.Evaluation;
+using ReCam.Imaging;
+using ReCam.IO;
+
+namespace ReCam.Pipeline;
+
+/// <summary>
+/// eval-sem-seg: mIoU (background included, 255 ignored) of the pseudo masks in <c>pseudo_masks/</c> against the split's
+/// ground-truth masks, per class; writes <c>metrics/eval-sem-seg.json</c> and prints a table.
+/// </summary>
+public static class EvalSemSegStep
+{
+    /// <summary>The step's name on the command line and in its outputs.</summary>
+    public const string Name = "eval-sem-seg";
+
+    /// <summary>Evaluates the pseudo masks of the work folder.</summary>
+    public static MaskEvaluation Run(PipelineSettings settings, ILogger logger, CancellationToken cancellationToken = default) =>
+        Evaluate(Name, new WorkFolder(settings.WorkDir).PseudoMasks, settings, logger, cancellationToken);
+
+    /// <summary>Evaluates the label PNGs in <paramref name="folder"/> and writes <c>metrics/&lt;step&gt;.json</c>.</summary>
+    internal static MaskEvaluation Evaluate(string stepName, string folder, PipelineSettings settings, ILogger logger, CancellationToken cancellationToken)
+    {
+        var view = DatasetView.Open(settings, logger);
+        var work = new WorkFolder(settings.WorkDir);
+        var withMasks = view.Ids.Where(id => view.Dataset.MaskPath(id) is not null).ToList();
+        if (withMasks.Count == 0)
+            throw new InvalidDataException($"No image of split '{settings.Split}' has a mask in SegmentationClass/ or SegmentationClassAug/ under '{settings.VocRoot}'.");
+        var missing = withMasks.Where(id => !File.Exists(MakeSemSegStep.PathFor(folder, id))).ToList();
+        if (missing.Count > 0)
+            throw new FileNotFoundException(
+                $"{missing.Count} mask(s) missing in '{folder}' (e.g. {string.Join(", ", missing.Take(5))}); make them for split '{settings.Split}' first.");
+        var matrix = new ConfusionMatrix(view.ClassNames.Count + 1);
+        foreach (string id in withMasks)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string predictedPath = MakeSemSegStep.PathFor(folder, id), truthPath = view.Dataset.MaskPath(id)!;
+            var predicted = PngLabelReader.Read(predictedPath);
+            var truth = PngLabelReader.Read(truthPath);
+            if (predicted.Width != truth.Width || predicted.Height != truth.Height)
+                throw new InvalidDataException($"Mask '{predictedPath}' is {predicted.Width}x{predicted.Height} but '{truthPath}' is {truth.Width}x{truth.Height}.");
+            try
+            {
+                matrix.Add(truth.Values, predicted.Values);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"'{predictedPath}' against '{truthPath}': {e.Message}", e);
+            }
+        }
+        var result = new MaskEvaluation(stepName, withMasks.Count, [EvaluationReport.BackgroundName, .. view.ClassNames], matrix.IoU());
+        Directory.CreateDirectory(work.Metrics);
+        AtomicFile.WriteAllText(work.MetricsFile(stepName), result.ToJson());
+        logger.LogInformation("{Step}: {Images} images; mIoU {MIoU:F2}; wrote {Path}", stepName, result.Images, 100 * result.MeanIoU, work.MetricsFile(stepName));
+        return result;
+    }
+}
+
+/// <summary>The mIoU of a folder of masks against ground truth.</summary>
+/// <param name="Step">The step that measured it.</param>
+/// <param name="Images">Images evaluated.</param>
+/// <param name="Classes">Class names, background first.</param>
+/// <param name="IoU">IoU per class (NaN for a class absent from truth and prediction).</param>
+public sealed record MaskEvaluation(string Step, int Images, IReadOnlyList<string> Classes, IReadOnlyList<double> IoU)
+{
+    /// <summary>Mean IoU over the classes that occur.</summary>
+    public double MeanIoU => ConfusionMatrix.NanMean(IoU);
+
+    /// <summary>The result as JSON: <c>{"step", "images", "miou", "classes": {name: iou}}</c> (IoU as fractions; NaN as null).</summary>
+    public string ToJson()
+    {
+        var classes = Classes.Zip(IoU).ToDictionary(p => p.First, p => double.IsNaN(p.Second) ? (double?)null : Math.Round(p.Second, 6));
+        return JsonSerializer.Serialize(new { step = Step, images = Images, miou = Math.Round(MeanIoU, 6), classes },
+            new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>A table of IoU % per class and the mean.</summary>
+    public string ToTable()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"{"class",-14} {"IoU %",8}");
+        sb.AppendLine(new string('-', 23));
+        for (int i = 0; i < Classes.Count; i++) sb.AppendLine($"{Classes[i],-14} {(double.IsNaN(IoU[i]) ? "-" : (100 * IoU[i]).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)),8}");
+        sb.AppendLine(new string('-', 23));
+        sb.Append($"{"mIoU",-14} {100 * MeanIoU,8:F2}");
+        return sb.ToString();
+    }
+}

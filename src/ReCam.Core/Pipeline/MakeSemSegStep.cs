@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ReCam.Cam;
+using ReCam.Imaging;
+using ReCam.IO;
+using ReCam.Refinement;
+using TorchSharp;
+
+namespace ReCam.Pipeline;
+
+/// <summary>
+/// make-sem-seg: pseudo masks from seed maps (the official <c>make_sem_seg_labels</c>): the boundary map of each image
+/// (image + flip) from <c>models/irn.ckpt</c>, the stride-4 maps multiplied by 1 − boundary, the sparse random walk
+/// (<see cref="RandomWalk"/>), upsampling, a background plane, argmax → <c>pseudo_masks/&lt;id&gt;.png</c> (VOC palette,
+/// 0 background, c+1 class c). Images done are skipped; masks of other settings are not mixed in.
+/// </summary>
+public static class MakeSemSegStep
+{
+    /// <summary>The step's name on the command line and in its outputs.</summary>
+    public const string Name = "make-sem-seg";
+
+    /// <summary>The file in <c>pseudo_masks/</c> recording what the masks were made from.</summary>
+    public const string SettingsFile = "pseudo_mask.json";
+
+    /// <summary>The pseudo mask file of an image.</summary>
+    public static string PathFor(string folder, string id) => Path.Combine(folder, Data.ImageIds.Check(id, "pseudo mask file name") + ".png");
+
+    /// <summary>Runs the step with <c>models/irn.ckpt</c> (or <see cref="PipelineSettings.Checkpoint"/>); returns the masks written.</summary>
+    public static int Run(PipelineSettings settings, SemSegOptions options, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var (work, view, device) = StepContext.Open(settings, logger);
+        var source = options.Maps == MapsSource.Auto ? work.DefaultMapsSource() : options.Maps;
+        string mapsDir = work.MapsFolder(source);
+        if (!Directory.Exists(mapsDir))
+            throw new DirectoryNotFoundException($"No maps folder '{mapsDir}': make the {source.ToString().ToLowerInvariant()} maps of split '{settings.Split}' first.");
+        CamMapsFile.CheckClasses(mapsDir, view.ClassNames);
+        string modelPath = settings.Checkpoint ?? work.Checkpoint(TrainIrnStep.Kind);
+        if (!File.Exists(modelPath)) throw new FileNotFoundException($"No boundary network '{modelPath}': run {TrainIrnStep.Name} first.", modelPath);
+        var (network, info) = TrainIrnStep.Load(modelPath);
+        using var _ = network;
+        view.CheckClasses(modelPath, info.Classes, network);
+        network.to(device);
+
+        string outDir = work.PseudoMasks;
+        Directory.CreateDirectory(outDir);
+        AtomicFile.RemoveStaleTemporaries(outDir);
+        double exponent = options.ExponentFor(source);
+        RecordSettings(outDir, source, modelPath, options, exponent, settings.Force);
+        CamMapsFile.RecordClasses(outDir, view.ClassNames);
+
+        var ids = view.Shard(settings.Shard);
+        var missing = ids.Where(id => !File.Exists(CamMapsFile.PathFor(mapsDir, id))).ToList();
+        if (missing.Count > 0)
+            throw new FileNotFoundException($"{missing.Count} map file(s) missing in '{mapsDir}' (e.g. {string.Join(", ", missing.Take(5))}).");
+        var todo = ids.Where(id => settings.Force || !File.Exists(PathFor(outDir, id))).ToList();
+        logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} with {Model} (beta {Beta}, radius {Radius}, {Steps} steps, background {Bg}); writing {Dir}.",
+            Name, todo.Count, ids.Count, mapsDir, modelPath, options.Beta, options.Radius, options.Steps, options.SemSegThreshold, outDir);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int n = 0; n < todo.Count; n++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string id = todo[n];
+            string imagePath = view.Dataset.ImagePath(id), mapsPath = CamMapsFile.PathFor(mapsDir, id);
+            var image = ImageDecoder.LoadRgb(imagePath);
+            var maps = CamMapsFile.Read(mapsPath);
+            if (maps.Width != image.Width || maps.Height != image.Height)
+                throw new InvalidDataException($"Maps '{mapsPath}' are {maps.Width}x{maps.Height} but image '{imagePath}' is {image.Width}x{image.Height}.");
+            PalettePngWriter.Write(PathFor(outDir, id), Mask(network, image, maps, options, exponent, device));
+            if ((n + 1) % 50 == 0 || n + 1 == todo.Count)
+                logger.LogInformation("{Step}: {Done}/{Todo} images, {Ips:F2} images/s", Name, n + 1, todo.Count, (n + 1) / clock.Elapsed.TotalSeconds);
+        }
+        return todo.Count;
+    }
+
+    /// <summary>The pseudo mask of one image.</summary>
+    internal static LabelMap Mask(Networks.BoundaryNetwork network, RgbImage image, CamMaps maps, SemSegOptions options, double exponent, torch.Device device)
+    {
+        var boundary = network.BoundaryMap(image, device);
+        if (boundary.Length != maps.CamHeight * maps.CamWidth)
+            throw new InvalidDataException($"Boundary map of {boundary.Length} cells does not match the {maps.CamHeight}x{maps.CamWidth} maps.");
+        var seeds = maps.Cam;
+        if (exponent != 1) seeds = seeds.Select(v => (float)Math.Pow(Math.Max(v, 0), exponent)).ToArray();
+        var walked = RandomWalk.Propagate(seeds, maps.Count, boundary, maps.CamHeight, maps.CamWidth, options.Beta, options.Steps, options.Radius);
+        return PseudoMask.FromRandomWalk(walked, maps.Keys, maps.CamHeight, maps.CamWidth, maps.Height, maps.Width, options.SemSegThreshold);
+    }
+
+    private static void RecordSettings(string outDir, MapsSource source, string modelPath, SemSegOptions options, double exponent, bool force)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string path = Path.Combine(outDir, SettingsFile);
+        string wanted = JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["maps"] = source.ToString().ToLowerInvariant(), ["model"] = Path.GetFullPath(modelPath),
+            ["background_threshold"] = options.SemSegThreshold.ToString(c), ["beta"] = options.Beta.ToString(c), ["radius"] = options.Radius.ToString(c),
+            ["steps"] = options.Steps.ToString(c), ["maps_exponent"] = exponent.ToString(c),
+        }, new JsonSerializerOptions { WriteIndented = true });
+        if (File.Exists(path) && !force && Directory.EnumerateFiles(outDir, "*.png").Any() && File.ReadAllText(path) != wanted)
+            throw new InvalidDataException(
+                $"The pseudo masks in '{outDir}' were made with other settings ({path}: {File.ReadAllText(path).ReplaceLineEndings(" ")}); rerun with --force to replace them.");
+        AtomicFile.WriteAllText(path, wanted);
+    }
+}

@@ -1,0 +1,92 @@
+using ReCam.Imaging;
+using ReCam.Networks;
+
+namespace ReCam.Training;
+
+/// <summary>One boundary-network training image with its IR label (0 background, c+1 class c, 255 unsure).</summary>
+/// <param name="Id">Image id, for messages.</param>
+/// <param name="ImagePath">The image file.</param>
+/// <param name="IrLabelPath">The IR label PNG.</param>
+public sealed record BoundarySample(string Id, string ImagePath, string IrLabelPath);
+
+/// <summary>
+/// The official IRN training sample: random scale in [min, max) (image bicubic, label nearest), normalisation, a joint
+/// horizontal flip, a joint random crop (image fill 0, label fill 255), and the label reduced to the stride-4 grid by
+/// nearest sampling (cell centres). Target = the reduced label, (Crop/4, Crop/4).
+/// </summary>
+internal sealed class BoundarySamples : ISampleSource
+{
+    private readonly IReadOnlyList<BoundarySample> _samples;
+    private readonly double _scaleMin, _scaleMax;
+    private readonly InputNormalization _normalization;
+    private readonly ImageCache _images = new();
+    private readonly Dictionary<string, LabelMap> _labels = new(StringComparer.Ordinal);
+
+    public BoundarySamples(IReadOnlyList<BoundarySample> samples, int crop, double scaleMin, double scaleMax, InputNormalization normalization)
+    {
+        if (crop % 4 != 0) throw new InvalidOptionException(nameof(TrainingOptions.Crop), $"must be a multiple of 4 for the boundary network (got {crop})");
+        (_samples, Crop, _scaleMin, _scaleMax, _normalization) = (samples, crop, scaleMin, scaleMax, normalization);
+        TargetShape = [crop / 4, crop / 4];
+    }
+
+    public int Count => _samples.Count;
+
+    public int Crop { get; }
+
+    public long[] TargetShape { get; }
+
+    public void Write(int index, Random random, Span<float> image, Span<float> target)
+    {
+        var sample = _samples[index];
+        var rgb = _images.Get(sample.ImagePath);
+        var label = Label(sample);
+        if (label.Width != rgb.Width || label.Height != rgb.Height)
+            throw new InvalidDataException($"IR label '{sample.IrLabelPath}' is {label.Width}x{label.Height} but image '{sample.ImagePath}' is {rgb.Width}x{rgb.Height}.");
+
+        double scale = _scaleMin + random.NextDouble() * (_scaleMax - _scaleMin);
+        var scaledImage = PilResize.Rescale(rgb, scale);
+        var scaledLabel = PilResize.RescaleNearest(label, scale);
+        bool flip = random.NextDouble() < 0.5;
+        int w = scaledImage.Width, h = scaledImage.Height;
+        var (containerTop, imageTop) = CropAxis(h, random);
+        var (containerLeft, imageLeft) = CropAxis(w, random);
+
+        var chw = new float[3 * w * h];
+        _normalization.ToChw(scaledImage.Pixels, w * h, chw);
+        int plane = Crop * Crop;
+        image[..(3 * plane)].Clear();
+        var cropLabel = new byte[plane];
+        Array.Fill(cropLabel, (byte)255);
+        int rows = Math.Min(Crop, h), cols = Math.Min(Crop, w);
+        for (int y = 0; y < rows; y++)
+        {
+            int sy = imageTop + y, dy = containerTop + y;
+            for (int x = 0; x < cols; x++)
+            {
+                int sx = imageLeft + x;
+                if (flip) sx = w - 1 - sx;
+                int dx = containerLeft + x;
+                for (int c = 0; c < 3; c++) image[c * plane + dy * Crop + dx] = chw[c * w * h + sy * w + sx];
+                cropLabel[dy * Crop + dx] = scaledLabel.Values[sy * w + sx];
+            }
+        }
+        var reduced = PilResize.Nearest(new LabelMap(Crop, Crop, cropLabel), Crop / 4, Crop / 4);
+        for (int i = 0; i < reduced.Values.Length; i++) target[i] = reduced.Values[i];
+    }
+
+    private LabelMap Label(BoundarySample sample)
+    {
+        lock (_labels)
+        {
+            if (!_labels.TryGetValue(sample.IrLabelPath, out var label)) _labels[sample.IrLabelPath] = label = PngLabelReader.Read(sample.IrLabelPath);
+            return label;
+        }
+    }
+
+    // One axis of the official random crop box: a random window of a larger side, or a random placement of a smaller one.
+    private (int ContainerOffset, int ImageOffset) CropAxis(int size, Random random)
+    {
+        int space = size - Crop;
+        return space > 0 ? (0, random.Next(space + 1)) : (random.Next(-space + 1), 0);
+    }
+}
