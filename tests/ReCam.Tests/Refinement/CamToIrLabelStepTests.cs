@@ -54,7 +54,11 @@ public sealed class CamToIrLabelStepTests : IDisposable
                     high[(k * h + y) * w + x] = 0.9f * inside / all;
                 }
         int ch = CamMaps.StridedSize(h), cw = CamMaps.StridedSize(w);
-        return new CamMaps(keys, new float[keys.Length * ch * cw], ch, cw, high, h, w);
+        var strided = new float[keys.Length * ch * cw]; // the stride-4 maps sample the full-resolution ones
+        for (int k = 0; k < keys.Length; k++)
+            for (int y = 0; y < ch; y++)
+                for (int x = 0; x < cw; x++) strided[(k * ch + y) * cw + x] = high[(k * h + Math.Min(4 * y + 1, h - 1)) * w + Math.Min(4 * x + 1, w - 1)];
+        return new CamMaps(keys, strided, ch, cw, high, h, w);
     }
 
     [Fact]

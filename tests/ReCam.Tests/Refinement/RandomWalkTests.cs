@@ -105,6 +105,39 @@ public sealed class RandomWalkTests
     }
 
     [Fact]
+    public void WithTrueBoundariesTheWalkRecoversTheMasksOfBlurredMaps()
+    {
+        var set = Scenes.SceneGenerator.Generate(Path.Combine(Path.GetTempPath(), "recam-rw-" + Guid.NewGuid().ToString("N")),
+            new Scenes.SceneOptions { Count = 4, ValFraction = 0, ImageSize = 96, Seed = 8 });
+        try
+        {
+            foreach (string id in set.TrainIds)
+            {
+                var truth = ReCam.Imaging.PngLabelReader.Read(Path.Combine(set.Root, "SegmentationClass", id + ".png"));
+                var maps = CamToIrLabelStepTests.MapsFromMask(truth);
+                int gh = maps.CamHeight, gw = maps.CamWidth;
+                // Boundary 1 on every stride-4 cell whose 4x4 block holds more than one label, 0 elsewhere.
+                var boundary = new float[gh * gw];
+                for (int y = 0; y < gh; y++)
+                    for (int x = 0; x < gw; x++)
+                    {
+                        var block = from yy in Enumerable.Range(4 * y, 4) from xx in Enumerable.Range(4 * x, 4)
+                                    where yy < truth.Height && xx < truth.Width select truth[xx, yy];
+                        boundary[y * gw + x] = block.Distinct().Count() > 1 ? 1 : 0;
+                    }
+                var walked = RandomWalk.Propagate(maps.Cam, maps.Count, boundary, gh, gw);
+                var mask = PseudoMask.FromRandomWalk(walked, maps.Keys, gh, gw, maps.Height, maps.Width, PseudoMask.OfficialBackgroundThreshold);
+                int agree = mask.Values.Zip(truth.Values).Count(p => p.First == p.Second || p.Second == 255);
+                Assert.True(agree > 0.9 * mask.Values.Length, $"{id}: {agree} of {mask.Values.Length} pixels agree with the mask");
+            }
+        }
+        finally
+        {
+            Directory.Delete(set.Root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void PseudoMaskUpsamplesLikePyTorchAndAppliesTheBackgroundPlane()
     {
         // One class on a 2x2 grid; the image is 7x8 (crop of the 8x8 upsampling).
