@@ -35,13 +35,22 @@ internal static class BenchCommand
             Description = "Also extract one random image of each of these sides (comma-separated, for example 1000,2000,4000) and print each one's peak memory",
         };
         var maxInputSide = new Option<int>("--max-input-side") { DefaultValueFactory = _ => CamExtractor.DefaultMaxInputSide, Description = "Extraction's largest input side" };
+        var refinement = new Option<bool>("--refinement")
+        {
+            Description = "Measure the refinement instead: dense CRF, sparse random walk and the official dense walk, at VOC's 500x375",
+        };
         var cmd = new Command("bench", "Measure training images/s, extraction images/s and peak memory on random data")
         {
-            backbone, size, batch, steps, images, classes, keys, threads, extractionOnly, neighbour, memorySizes, maxInputSide,
+            backbone, size, batch, steps, images, classes, keys, threads, extractionOnly, neighbour, memorySizes, maxInputSide, refinement,
         };
         cmd.SetAction((r, ct) => runner.Run("bench", ct, (log, token) =>
         {
             ComputeDevice.Select("cpu", r.GetValue(threads));
+            if (r.GetValue(refinement))
+            {
+                RefinementBench.Run(r.GetValue(keys), r.GetValue(images), token);
+                return;
+            }
             var spec = BackboneCatalog.Get(r.GetValue(backbone)!);
             int s = r.GetValue(size), b = r.GetValue(batch), c = r.GetValue(classes);
             var (net, _) = CamNetwork.Create(spec, c, null, seed: 0);
@@ -119,7 +128,7 @@ internal static class BenchCommand
                           $"{seconds:F1} s, peak resident memory {(reset ? "" : "(of the process so far) ")}{PeakResidentBytes() / (1024.0 * 1024.0):F0} MiB");
     }
 
-    private static bool TryResetPeak()
+    internal static bool TryResetPeak()
     {
         try
         {
@@ -132,7 +141,7 @@ internal static class BenchCommand
         }
     }
 
-    private static RgbImage RandomImage(int size)
+    internal static RgbImage RandomImage(int size)
     {
         var pixels = new byte[size * size * 3];
         new Random(1).NextBytes(pixels);
@@ -177,7 +186,7 @@ internal static class BenchCommand
         }
     }
 
-    private static long PeakResidentBytes()
+    internal static long PeakResidentBytes()
     {
         foreach (string line in File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status") : [])
         {

@@ -40,12 +40,13 @@ public static class TrainIrnStep
         var spec = BackboneCatalog.Get(settings.Backbone);
         var (network, weightsSource) = BoundaryNetwork.Create(spec, settings.Weights, settings.Seed);
         using var _ = network;
-        var described = options.DescribeAll();
+        int epochs = options.EpochsFor(samples.Count);
+        var described = options.DescribeAll(samples.Count);
         described["split"] = settings.Split;
         described["weights"] = settings.Weights ?? "";
         var info = new CheckpointInfo
         {
-            Kind = Kind, Backbone = spec.Name, Classes = view.ClassNames, Epochs = options.Epochs, InitialWeights = weightsSource, Options = described,
+            Kind = Kind, Backbone = spec.Name, Classes = view.ClassNames, Epochs = epochs, InitialWeights = weightsSource, Options = described,
         };
         int startEpoch = 0;
         byte[]? optimizerState = null;
@@ -58,7 +59,7 @@ public static class TrainIrnStep
         }
         network.to(device);
         logger.LogInformation("{Step}: {Count} images, backbone {Backbone} ({Weights}, frozen), {Epochs} epochs x {Steps} steps, batch {Batch}, crop {Crop}, lr {Lr:G3}, radius {Radius}, device {Device}.",
-            Name, samples.Count, spec.Name, weightsSource, options.Epochs, samples.Count / options.BatchSize, options.BatchSize, options.Crop,
+            Name, samples.Count, spec.Name, weightsSource, epochs, samples.Count / options.BatchSize, options.BatchSize, options.Crop,
             options.LearningRate, options.Radius, device);
 
         var log = new TrainingLog(Name, logger, work);
@@ -67,7 +68,7 @@ public static class TrainIrnStep
             Checkpoint.Save(work.EpochCheckpoint(Kind, epoch), network, info with { Epoch = epoch }, optimizerState: optimizer);
             return work.EpochCheckpoint(Kind, epoch);
         }, cancellationToken));
-        Checkpoint.Save(final, network, info with { Epoch = options.Epochs });
+        Checkpoint.Save(final, network, info with { Epoch = epochs });
         log.Finish(final, samples.Count, options.BatchSize, startEpoch, info.Options);
         return final;
     }

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace ReCam.Refinement;
 
 /// <summary>
@@ -128,46 +131,54 @@ internal sealed class PermutohedralLattice
         int d1 = _dims + 1;
         if (values.Length != (long)_points * valueSize || output.Length != values.Length)
             throw new ArgumentException($"Expected {_points}x{valueSize} values in and out.");
-        var current = new float[LatticePoints * valueSize];
-        var next = new float[LatticePoints * valueSize];
+        // One spare row at the end stands for absent neighbours (always zero), so the blur needs no branch.
+        int zero = LatticePoints;
+        var current = new float[(LatticePoints + 1) * valueSize];
+        var next = new float[(LatticePoints + 1) * valueSize];
+        ref float vertex0 = ref MemoryMarshal.GetArrayDataReference(current);
 
+        ref readonly float in0 = ref MemoryMarshal.GetReference(values);
         for (int i = 0; i < _points; i++)
         {
-            var v = values.Slice(i * valueSize, valueSize);
             for (int r = 0; r < d1; r++)
             {
                 float w = _weight[i * d1 + r];
-                var target = current.AsSpan(_vertex[i * d1 + r] * valueSize, valueSize);
-                for (int c = 0; c < valueSize; c++) target[c] += w * v[c];
+                ref float target = ref Unsafe.Add(ref vertex0, _vertex[i * d1 + r] * valueSize);
+                for (int c = 0; c < valueSize; c++) Unsafe.Add(ref target, c) += w * Unsafe.Add(ref Unsafe.AsRef(in in0), i * valueSize + c);
             }
         }
 
         for (int axis = 0; axis < d1; axis++)
         {
+            ref float src0 = ref MemoryMarshal.GetArrayDataReference(current);
+            ref float dst0 = ref MemoryMarshal.GetArrayDataReference(next);
             for (int p = 0; p < LatticePoints; p++)
             {
                 int at = (axis * LatticePoints + p) * 2;
-                int lo = _neighbour[at], hi = _neighbour[at + 1];
-                var self = current.AsSpan(p * valueSize, valueSize);
-                var dst = next.AsSpan(p * valueSize, valueSize);
-                self.CopyTo(dst);
-                if (lo >= 0) { var n = current.AsSpan(lo * valueSize, valueSize); for (int c = 0; c < valueSize; c++) dst[c] += 0.5f * n[c]; }
-                if (hi >= 0) { var n = current.AsSpan(hi * valueSize, valueSize); for (int c = 0; c < valueSize; c++) dst[c] += 0.5f * n[c]; }
+                int lo = _neighbour[at] < 0 ? zero : _neighbour[at], hi = _neighbour[at + 1] < 0 ? zero : _neighbour[at + 1];
+                ref float self = ref Unsafe.Add(ref src0, p * valueSize);
+                ref float a = ref Unsafe.Add(ref src0, lo * valueSize);
+                ref float b = ref Unsafe.Add(ref src0, hi * valueSize);
+                ref float dst = ref Unsafe.Add(ref dst0, p * valueSize);
+                for (int c = 0; c < valueSize; c++)
+                    Unsafe.Add(ref dst, c) = Unsafe.Add(ref self, c) + 0.5f * (Unsafe.Add(ref a, c) + Unsafe.Add(ref b, c));
             }
             (current, next) = (next, current);
         }
 
         // The blur's total weight grows with d; this constant keeps the kernel's peak near 1 (it cancels under normalisation).
         float alpha = 1f / (1f + MathF.Pow(2f, -_dims));
+        ref float result0 = ref MemoryMarshal.GetArrayDataReference(current);
+        ref float out0 = ref MemoryMarshal.GetReference(output);
         for (int i = 0; i < _points; i++)
         {
-            var o = output.Slice(i * valueSize, valueSize);
-            o.Clear();
+            ref float o = ref Unsafe.Add(ref out0, i * valueSize);
+            for (int c = 0; c < valueSize; c++) Unsafe.Add(ref o, c) = 0;
             for (int r = 0; r < d1; r++)
             {
                 float w = _weight[i * d1 + r] * alpha;
-                var src = current.AsSpan(_vertex[i * d1 + r] * valueSize, valueSize);
-                for (int c = 0; c < valueSize; c++) o[c] += w * src[c];
+                ref float src = ref Unsafe.Add(ref result0, _vertex[i * d1 + r] * valueSize);
+                for (int c = 0; c < valueSize; c++) Unsafe.Add(ref o, c) += w * Unsafe.Add(ref src, c);
             }
         }
     }

@@ -21,7 +21,7 @@ public static class BoundaryTrainer
     {
         options.Validate();
         var source = new BoundarySamples(samples, options.Crop, options.ScaleMin, options.ScaleMax, network.Spec.Normalization);
-        var loop = new TrainingLoop(source, options.BatchSize, options.Epochs, options.Seed, device);
+        var loop = new TrainingLoop(source, options.BatchSize, options.EpochsFor(samples.Count), options.Seed, device);
         using var step = new BoundaryTrainingStep(network, options, device);
         loop.Run((images, labels, t) => step.Run(images, labels, t, loop.TotalSteps), hooks ?? new TrainingHooks(), step.Optimizer);
         network.eval();

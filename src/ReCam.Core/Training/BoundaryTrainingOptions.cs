@@ -8,8 +8,14 @@ namespace ReCam.Training;
 /// </summary>
 public sealed record BoundaryTrainingOptions : TrainingOptions
 {
-    /// <summary>Default epochs.</summary>
-    public const int DefaultEpochs = 3;
+    /// <summary>The official epochs, the fewest the default gives.</summary>
+    public const int OfficialEpochs = 3;
+
+    /// <summary>
+    /// Steps the default epoch count reaches at least. The official 3 epochs are about 1,000 steps on VOC's 10,582 images;
+    /// on a few hundred images 3 epochs are a few dozen steps, too few for the edge layers (README, "Refinement").
+    /// </summary>
+    public const int DefaultMinimumSteps = 200;
 
     /// <summary>Default (official) learning rate of the edge layers.</summary>
     public const double DefaultLearningRate = 0.1;
@@ -17,8 +23,12 @@ public sealed record BoundaryTrainingOptions : TrainingOptions
     /// <summary>Official pair radius in training.</summary>
     public const int DefaultRadius = 10;
 
-    /// <summary>Epochs.</summary>
-    public int Epochs { get; init; } = DefaultEpochs;
+    /// <summary>Epochs; null = at least <see cref="OfficialEpochs"/> and enough for <see cref="DefaultMinimumSteps"/> steps.</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>The epochs in effect for <paramref name="images"/> training images.</summary>
+    public int EpochsFor(int images) =>
+        Epochs ?? Math.Max(OfficialEpochs, (int)Math.Ceiling(DefaultMinimumSteps / (double)Math.Max(1, images / Math.Max(1, BatchSize))));
 
     /// <summary>Learning rate of the edge layers.</summary>
     public double LearningRate { get; init; } = DefaultLearningRate;
@@ -35,7 +45,7 @@ public sealed record BoundaryTrainingOptions : TrainingOptions
     /// <inheritdoc />
     public override void Validate()
     {
-        if (Epochs < 1) throw new InvalidOptionException(nameof(Epochs), $"must be at least 1 (got {Epochs})");
+        if (Epochs is < 1) throw new InvalidOptionException(nameof(Epochs), $"must be at least 1 (got {Epochs})");
         base.Validate();
         if (Crop % 4 != 0) throw new InvalidOptionException(nameof(Crop), $"must be a multiple of 4 for the boundary network (got {Crop})");
         CheckNonNegative(nameof(LearningRate), LearningRate);
@@ -46,11 +56,11 @@ public sealed record BoundaryTrainingOptions : TrainingOptions
     }
 
     /// <summary>The options as text, for the checkpoint's record and for resuming.</summary>
-    internal Dictionary<string, string> DescribeAll()
+    internal Dictionary<string, string> DescribeAll(int images)
     {
         var c = CultureInfo.InvariantCulture;
         var d = Describe();
-        d["epochs"] = Epochs.ToString(c);
+        d["epochs"] = EpochsFor(images).ToString(c);
         d["lr"] = LearningRate.ToString(c);
         d["scale"] = $"{ScaleMin.ToString(c)},{ScaleMax.ToString(c)}";
         d["radius"] = Radius.ToString(c);

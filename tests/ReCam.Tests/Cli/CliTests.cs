@@ -17,9 +17,13 @@ public class CliTests(TinyScenes data)
     [InlineData("make-recam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --checkpoint --weights-combination --preset")]
     [InlineData("eval-recam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --threshold")]
     [InlineData("run", "--steps --voc --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device")]
+    [InlineData("cam-to-ir-label", "--voc --classes --labels --work --split --seed --threads --device --crop --batch --epochs --maps --fg-threshold --bg-threshold --preset --shard")]
+    [InlineData("train-irn", "--voc --classes --labels --work --split --seed --threads --device --crop --batch --epochs --lr --backbone --weights")]
+    [InlineData("make-sem-seg", "--voc --classes --labels --work --split --seed --threads --device --crop --batch --epochs --maps --sem-seg-threshold --beta --walk-steps --checkpoint --shard")]
+    [InlineData("eval-sem-seg", "--voc --classes --labels --work --split --seed --threads --device --crop --batch --epochs")]
     [InlineData("make-scenes", "--voc --count --size --seed")]
     [InlineData("quickstart", "--work --count --size --epochs")]
-    [InlineData("bench", "--backbone --size --batch --steps --images")]
+    [InlineData("bench", "--backbone --size --batch --steps --images --refinement")]
     public void EveryCommandDocumentsItsOptions(string command, string options)
     {
         var (code, output) = Recam(command, "--help");
