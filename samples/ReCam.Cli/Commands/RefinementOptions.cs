@@ -22,7 +22,7 @@ internal sealed class RefinementOptions
 
     public Option<float?> SemSegThreshold { get; } = new("--sem-seg-threshold")
     {
-        Description = "make-sem-seg: background plane after the random walk, relative to the image's largest value (official 0.28)",
+        Description = "make-sem-seg: background plane after the random walk, relative to the image's largest value (official 0.28). Default: the maps' automatic threshold (threshold.json)",
     };
     public Option<double?> Beta { get; } = new("--beta") { Description = "make-sem-seg: affinity exponent (official 10)" };
     public Option<int?> WalkSteps { get; } = new("--walk-steps") { Description = "make-sem-seg: random-walk steps (official 256)" };

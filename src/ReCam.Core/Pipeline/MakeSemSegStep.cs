@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ReCam.Cam;
+using ReCam.Evaluation;
 using ReCam.Imaging;
 using ReCam.IO;
 using ReCam.Refinement;
@@ -47,6 +48,8 @@ public static class MakeSemSegStep
         Directory.CreateDirectory(outDir);
         AtomicFile.RemoveStaleTemporaries(outDir);
         double exponent = options.ExponentFor(source);
+        float threshold = options.SemSegThreshold ?? AutomaticThreshold.Read(mapsDir) ?? AutomaticThreshold.FromFolder(mapsDir, view.Ids, cancellationToken).Estimate();
+        options = options with { SemSegThreshold = threshold };
         RecordSettings(outDir, source, modelPath, options, exponent, settings.Force);
         CamMapsFile.RecordClasses(outDir, view.ClassNames);
 
@@ -56,7 +59,7 @@ public static class MakeSemSegStep
             throw new FileNotFoundException($"{missing.Count} map file(s) missing in '{mapsDir}' (e.g. {string.Join(", ", missing.Take(5))}).");
         var todo = ids.Where(id => settings.Force || !File.Exists(PathFor(outDir, id))).ToList();
         logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} with {Model} (beta {Beta}, radius {Radius}, {Steps} steps, background {Bg}); writing {Dir}.",
-            Name, todo.Count, ids.Count, mapsDir, modelPath, options.Beta, options.Radius, options.Steps, options.SemSegThreshold, outDir);
+            Name, todo.Count, ids.Count, mapsDir, modelPath, options.Beta, options.Radius, options.Steps, threshold, outDir);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (int n = 0; n < todo.Count; n++)
         {
@@ -83,7 +86,8 @@ public static class MakeSemSegStep
         var seeds = maps.Cam;
         if (exponent != 1) seeds = seeds.Select(v => (float)Math.Pow(Math.Max(v, 0), exponent)).ToArray();
         var walked = RandomWalk.Propagate(seeds, maps.Count, boundary, maps.CamHeight, maps.CamWidth, options.Beta, options.Steps, options.Radius);
-        return PseudoMask.FromRandomWalk(walked, maps.Keys, maps.CamHeight, maps.CamWidth, maps.Height, maps.Width, options.SemSegThreshold);
+        return PseudoMask.FromRandomWalk(walked, maps.Keys, maps.CamHeight, maps.CamWidth, maps.Height, maps.Width,
+            options.SemSegThreshold ?? throw new ArgumentException("The background plane must be resolved before the walk.", nameof(options)));
     }
 
     private static void RecordSettings(string outDir, MapsSource source, string modelPath, SemSegOptions options, double exponent, bool force)
@@ -93,7 +97,7 @@ public static class MakeSemSegStep
         string wanted = JsonSerializer.Serialize(new Dictionary<string, string>
         {
             ["maps"] = source.ToString().ToLowerInvariant(), ["model"] = Path.GetFullPath(modelPath),
-            ["background_threshold"] = options.SemSegThreshold.ToString(c), ["beta"] = options.Beta.ToString(c), ["radius"] = options.Radius.ToString(c),
+            ["background_threshold"] = options.SemSegThreshold?.ToString(c) ?? "automatic", ["beta"] = options.Beta.ToString(c), ["radius"] = options.Radius.ToString(c),
             ["steps"] = options.Steps.ToString(c), ["maps_exponent"] = exponent.ToString(c),
         }, new JsonSerializerOptions { WriteIndented = true });
         if (File.Exists(path) && !force && Directory.EnumerateFiles(outDir, "*.png").Any() && File.ReadAllText(path) != wanted)

@@ -111,8 +111,12 @@ public sealed record SemSegOptions
     /// <summary>The seed maps to propagate.</summary>
     public MapsSource Maps { get; init; } = MapsSource.Auto;
 
-    /// <summary>Background plane after the walk, relative to the image's largest walked value (official 0.28).</summary>
-    public float SemSegThreshold { get; init; } = Refinement.PseudoMask.OfficialBackgroundThreshold;
+    /// <summary>
+    /// Background plane after the walk, relative to the image's largest walked value; null = the maps' automatic threshold
+    /// (<c>threshold.json</c>), which was within 0.03 of the best plane on the generated scene sets (README, "Refinement");
+    /// the official value is <see cref="Refinement.PseudoMask.OfficialBackgroundThreshold"/> (0.28).
+    /// </summary>
+    public float? SemSegThreshold { get; init; }
 
     /// <summary>Affinity exponent β.</summary>
     public double Beta { get; init; } = Refinement.RandomWalk.DefaultBeta;
@@ -133,7 +137,7 @@ public sealed record SemSegOptions
     public void Validate()
     {
         if (!Enum.IsDefined(Maps)) throw new InvalidOptionException(nameof(Maps), $"has the unknown value {(int)Maps}");
-        if (!(SemSegThreshold is >= 0 and <= 1)) throw new InvalidOptionException(nameof(SemSegThreshold), $"must be between 0 and 1 (got {SemSegThreshold})");
+        if (SemSegThreshold is { } t && !(t is >= 0 and <= 1)) throw new InvalidOptionException(nameof(SemSegThreshold), $"must be between 0 and 1 (got {t})");
         if (!(Beta > 0) || double.IsInfinity(Beta)) throw new InvalidOptionException(nameof(Beta), $"must be a positive number (got {Beta})");
         if (Radius is < 2 or > 32) throw new InvalidOptionException(nameof(Radius), $"must be between 2 and 32 (got {Radius})");
         if (Steps is < 0 or > 100_000) throw new InvalidOptionException(nameof(Steps), $"must be between 0 and 100000 (got {Steps})");

@@ -50,7 +50,7 @@ public static class TrainCamStep
             options.Crop, options.LearningRateFor(spec), options.ClassifierLearningRateFor(spec), device);
 
         var log = new TrainingLog(Name, logger, work);
-        CamTrainer.Train(network, samples, options, device, log.Hooks(startEpoch, optimizerState, (epoch, optimizer) =>
+        CamTrainer.Train(network, samples, options, device, log.Hooks("cam", startEpoch, optimizerState, (epoch, optimizer) =>
         {
             Checkpoint.Save(work.CamEpochCheckpoint(epoch), network, info with { Epoch = epoch }, optimizerState: optimizer);
             return work.CamEpochCheckpoint(epoch);

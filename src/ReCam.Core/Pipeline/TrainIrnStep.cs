@@ -63,7 +63,7 @@ public static class TrainIrnStep
             options.LearningRate, options.Radius, device);
 
         var log = new TrainingLog(Name, logger, work);
-        BoundaryTrainer.Train(network, samples, options, device, log.Hooks(startEpoch, optimizerState, (epoch, optimizer) =>
+        BoundaryTrainer.Train(network, samples, options, device, log.Hooks(Kind, startEpoch, optimizerState, (epoch, optimizer) =>
         {
             Checkpoint.Save(work.EpochCheckpoint(Kind, epoch), network, info with { Epoch = epoch }, optimizerState: optimizer);
             return work.EpochCheckpoint(Kind, epoch);

@@ -58,7 +58,7 @@ public static class TrainReCamStep
             options.HeadWarmupEpochs, options.Epochs, options.BatchSize, options.Crop);
 
         var log = new TrainingLog(Name, logger, work);
-        ReCamTrainer.Train(network, head, samples, options, device, log.Hooks(startEpoch, optimizerState, (epoch, optimizer) =>
+        ReCamTrainer.Train(network, head, samples, options, device, log.Hooks("recam", startEpoch, optimizerState, (epoch, optimizer) =>
         {
             Checkpoint.Save(work.EpochCheckpoint("recam", epoch), network, info with { Epoch = epoch }, head, optimizer);
             return work.EpochCheckpoint("recam", epoch);

@@ -41,8 +41,10 @@ internal sealed class TrainingLog(string step, ILogger logger, WorkFolder work)
     /// <summary>
     /// Hooks that log progress and call <paramref name="saveEpoch"/> with each finished epoch and the optimiser state (it returns
     /// the checkpoint path); a resumed run passes the <paramref name="optimizerState"/> saved with the checkpoint it resumes from.
+    /// Only the two latest epoch checkpoints of <paramref name="kind"/> are kept (the older one in case the newer is damaged):
+    /// a long run would otherwise fill the disk with one backbone copy per epoch.
     /// </summary>
-    public TrainingHooks Hooks(int startEpoch, byte[]? optimizerState, Func<int, byte[], string> saveEpoch, CancellationToken cancellationToken) => new(
+    public TrainingHooks Hooks(string kind, int startEpoch, byte[]? optimizerState, Func<int, byte[], string> saveEpoch, CancellationToken cancellationToken) => new(
         new StepProgress(p =>
         {
             if (p.IsLogStep) logger.LogInformation("{Step}: {Progress}", step, p);
@@ -52,6 +54,12 @@ internal sealed class TrainingLog(string step, ILogger logger, WorkFolder work)
             _epochs.Add(epoch);
             string path = saveEpoch(epoch.Epoch, optimizer());
             logger.LogInformation("{Step}: {Epoch}; saved {Path}", step, epoch, path);
+            for (int older = epoch.Epoch - 2; older >= 1; older--)
+            {
+                string stale = work.EpochCheckpoint(kind, older);
+                if (!File.Exists(stale)) break;
+                File.Delete(stale);
+            }
         },
         startEpoch, cancellationToken, optimizerState);
 

@@ -12,7 +12,7 @@ namespace ReCam.Tests.Refinement;
 /// <summary>cam-to-ir-label → train-irn → make-sem-seg → eval-sem-seg on generated scenes with blurred-mask "CAMs".</summary>
 public sealed class IrnStepsTests : IDisposable
 {
-    private static readonly BoundaryTrainingOptions Tiny = new() { Epochs = 2, BatchSize = 4, Crop = 80 };
+    private static readonly BoundaryTrainingOptions Tiny = new() { Epochs = 3, BatchSize = 4, Crop = 80 };
     private readonly string _root = Path.Combine(Path.GetTempPath(), "recam-irn-" + Guid.NewGuid().ToString("N"));
     private readonly SceneSet _set;
     private readonly PipelineSettings _settings;
@@ -45,7 +45,10 @@ public sealed class IrnStepsTests : IDisposable
         var info = Checkpoint.Verify(model);
         Assert.Equal(TrainIrnStep.Kind, info.Kind);
         Assert.Equal(_set.ClassNames, info.Classes);
-        Assert.Contains(log.Entries, e => e.Message.Contains("epoch 2/2"));
+        Assert.Contains(log.Entries, e => e.Message.Contains("epoch 3/3"));
+        // Only the two latest epoch checkpoints are kept.
+        Assert.False(File.Exists(_work.EpochCheckpoint("irn", 1)));
+        Assert.True(File.Exists(_work.EpochCheckpoint("irn", 2)) && File.Exists(_work.EpochCheckpoint("irn", 3)));
 
         Assert.Equal(_set.TrainIds.Count, MakeSemSegStep.Run(_settings, new SemSegOptions(), new ListLogger()));
         foreach (string id in _set.TrainIds)
@@ -59,7 +62,7 @@ public sealed class IrnStepsTests : IDisposable
         }
         Assert.Equal(0, MakeSemSegStep.Run(_settings, new SemSegOptions(), new ListLogger())); // resumes: nothing left
 
-        // Two epochs on eight images give no usable boundaries; this checks the evaluation, not the masks' quality
+        // Three epochs on eight images give no usable boundaries; this checks the evaluation, not the masks' quality
         // (RandomWalkTests checks that with true boundaries).
         var result = EvalSemSegStep.Run(_settings, new ListLogger());
         Assert.Equal(_set.TrainIds.Count, result.Images);
