@@ -64,6 +64,8 @@ public static class BadInputCorpus
 
     private static string[] EvalCam(params string[] more) => ["eval-cam", "--voc", "{voc}", "--work", "{work}", "--split", "one", .. more];
 
+    private static string[] Refine(string step, params string[] more) => [step, "--voc", "{voc}", "--work", "{work}", "--split", "one", .. more];
+
     private static string[] TrainCam(params string[] more) =>
         ["train-cam", "--voc", "{voc}", "--work", "{work}/fresh", "--epochs", "1", "--batch", "4", "--crop", "64", .. more];
 
@@ -174,6 +176,13 @@ public static class BadInputCorpus
         new("mask-not-a-png", EvalCam(), Good + ".png", c => File.WriteAllBytes(Path.Combine(c.Voc, "SegmentationClass", Good + ".png"),
             File.ReadAllBytes(Path.Combine(Corpus.BaseVoc, "JPEGImages", Good + ".jpg")))),
         new("mask-missing", EvalCam(), "SegmentationClass", c => File.Delete(Path.Combine(c.Voc, "SegmentationClass", Good + ".png"))),
+        new("irlabel-fg-threshold-2", Refine("cam-to-ir-label", "--fg-threshold", "2"), "--fg-threshold"),
+        new("irlabel-bg-above-fg", Refine("cam-to-ir-label", "--fg-threshold", "0.2", "--bg-threshold", "0.5"), "--bg-threshold"),
+        new("irlabel-maps-unknown", Refine("cam-to-ir-label", "--maps", "heatmaps"), "heatmaps"),
+        new("irn-crop-not-multiple-of-4", ["train-irn", "--voc", "{voc}", "--work", "{work}/fresh", "--crop", "82"], "--crop"),
+        new("sem-seg-no-boundary-model", Refine("make-sem-seg"), "train-irn"),
+        new("sem-seg-model-is-a-cam", Refine("make-sem-seg", "--checkpoint", "{ckpt}"), "cam.ckpt"),
+        new("sem-seg-threshold-5", Refine("make-sem-seg", "--sem-seg-threshold", "5"), "--sem-seg-threshold"),
         new("work-is-a-file", ["make-cam", "--voc", "{voc}", "--work", "{root}/work-file", "--split", "one", "--checkpoint", "{ckpt}"], "work-file",
             c => File.WriteAllText(Path.Combine(c.Root, "work-file"), "x")),
     ];
