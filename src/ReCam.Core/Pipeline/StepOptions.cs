@@ -113,7 +113,8 @@ public sealed record SemSegOptions
 
     /// <summary>
     /// Background plane after the walk, relative to the image's largest walked value; null = the maps' automatic threshold
-    /// (<c>threshold.json</c>), which was within 0.03 of the best plane on the generated scene sets (README, "Refinement");
+    /// (<c>threshold.json</c>): on three generated scene sets 4.6 to 6.8 points above the official plane and 0 to 3 below the
+    /// best one swept with the masks (README, "Refinement");
     /// the official value is <see cref="Refinement.PseudoMask.OfficialBackgroundThreshold"/> (0.28).
     /// </summary>
     public float? SemSegThreshold { get; init; }

@@ -20,7 +20,6 @@ internal sealed class BoundarySamples : ISampleSource
     private readonly double _scaleMin, _scaleMax;
     private readonly InputNormalization _normalization;
     private readonly ImageCache _images = new();
-    private readonly Dictionary<string, LabelMap> _labels = new(StringComparer.Ordinal);
 
     public BoundarySamples(IReadOnlyList<BoundarySample> samples, int crop, double scaleMin, double scaleMax, InputNormalization normalization)
     {
@@ -74,14 +73,8 @@ internal sealed class BoundarySamples : ISampleSource
         for (int i = 0; i < reduced.Values.Length; i++) target[i] = reduced.Values[i];
     }
 
-    private LabelMap Label(BoundarySample sample)
-    {
-        lock (_labels)
-        {
-            if (!_labels.TryGetValue(sample.IrLabelPath, out var label)) _labels[sample.IrLabelPath] = label = PngLabelReader.Read(sample.IrLabelPath);
-            return label;
-        }
-    }
+    // Read on every draw: decoding a label PNG is cheap beside a training step, and a cache would grow with the data set.
+    private static LabelMap Label(BoundarySample sample) => PngLabelReader.Read(sample.IrLabelPath);
 
     // One axis of the official random crop box: a random window of a larger side, or a random placement of a smaller one.
     private (int ContainerOffset, int ImageOffset) CropAxis(int size, Random random)
