@@ -47,8 +47,8 @@ internal sealed class BoundarySamples : ISampleSource
         var scaledLabel = PilResize.RescaleNearest(label, scale);
         bool flip = random.NextDouble() < 0.5;
         int w = scaledImage.Width, h = scaledImage.Height;
-        var (containerTop, imageTop) = CropAxis(h, random);
-        var (containerLeft, imageLeft) = CropAxis(w, random);
+        var (containerTop, imageTop) = ClassificationAugmentation.RandomCropAxis(h, Crop, random);
+        var (containerLeft, imageLeft) = ClassificationAugmentation.RandomCropAxis(w, Crop, random);
 
         var chw = new float[3 * w * h];
         _normalization.ToChw(scaledImage.Pixels, w * h, chw);
@@ -75,11 +75,4 @@ internal sealed class BoundarySamples : ISampleSource
 
     // Read on every draw: decoding a label PNG is cheap beside a training step, and a cache would grow with the data set.
     private static LabelMap Label(BoundarySample sample) => PngLabelReader.Read(sample.IrLabelPath);
-
-    // One axis of the official random crop box: a random window of a larger side, or a random placement of a smaller one.
-    private (int ContainerOffset, int ImageOffset) CropAxis(int size, Random random)
-    {
-        int space = size - Crop;
-        return space > 0 ? (0, random.Next(space + 1)) : (random.Next(-space + 1), 0);
-    }
 }

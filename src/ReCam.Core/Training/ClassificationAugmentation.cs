@@ -75,11 +75,15 @@ internal sealed record ClassificationAugmentation(int Crop, int ResizeLongMin, i
         return PilResize.ScaledSize(image.Width, image.Height, scale);
     }
 
-    // One axis of the official get_random_crop_box: a random window if the side is larger than the
-    // crop, else a random placement of the whole side inside the zero-filled container.
-    private (int ContainerOffset, int ImageOffset) CropAxis(int size, Random random)
+    private (int ContainerOffset, int ImageOffset) CropAxis(int size, Random random) => RandomCropAxis(size, Crop, random);
+
+    /// <summary>
+    /// One axis of the official <c>get_random_crop_box</c>: a random window if the side is larger than the crop, else a random
+    /// placement of the whole side inside the filled container.
+    /// </summary>
+    internal static (int ContainerOffset, int ImageOffset) RandomCropAxis(int size, int crop, Random random)
     {
-        int space = size - Crop;
+        int space = size - crop;
         return space > 0 ? (0, random.Next(space + 1)) : (random.Next(-space + 1), 0);
     }
 }
