@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using ReCam.Cam;
+using ReCam.Imaging;
 using ReCam.Pipeline;
 using ReCam.Tests.Pipeline;
 using ReCam.Training;
@@ -57,6 +59,37 @@ public sealed class KillAndResumeTests(TinyScenes data)
         AssertSameWeights(new WorkFolder(a).ReCamCheckpoint, work.ReCamCheckpoint, "the killed and resumed run");
     }
 
+    private string[] TrainIrn(string work) =>
+        ["train-irn", "--voc", data.Voc, "--work", work, "--seed", "1", "--epochs", "3", "--batch", "8", "--crop", "80", "--threads", "1"];
+
+    // A work folder holding IR labels made from blurred-mask maps (no CAM training needed).
+    private string WorkWithIrLabels(string name)
+    {
+        string work = NewWork(name);
+        var folder = new WorkFolder(work);
+        Directory.CreateDirectory(folder.Cams);
+        CamMapsFile.RecordClasses(folder.Cams, data.Set.ClassNames);
+        foreach (string id in data.Set.TrainIds)
+            CamMapsFile.Write(CamMapsFile.PathFor(folder.Cams, id),
+                Refinement.CamToIrLabelStepTests.MapsFromMask(PngLabelReader.Read(Path.Combine(data.Voc, "SegmentationClass", id + ".png"))));
+        CamToIrLabelStep.Run(data.Settings with { WorkDir = work, Split = "train" }, new IrLabelOptions(), new ListLogger());
+        return work;
+    }
+
+    [Fact]
+    public void TrainIrnKilledAfterAnEpochEndsWithTheWeightsOfAnUninterruptedRun()
+    {
+        string a = WorkWithIrLabels("irn-a"), c = WorkWithIrLabels("irn-c");
+        Assert.Equal(0, Run(TrainIrn(a)).Code);
+        var work = new WorkFolder(c);
+        KillWhen(TrainIrn(c), () => File.Exists(work.EpochCheckpoint("irn", 1)), () => !File.Exists(work.Checkpoint("irn")));
+        var (code, output) = Run(TrainIrn(c));
+        Assert.Equal(0, code);
+        Assert.Contains("resuming after epoch", output);
+        AssertNoTemporaries(c);
+        AssertSameWeights(new WorkFolder(a).Checkpoint("irn"), work.Checkpoint("irn"), "the killed and resumed run");
+    }
+
     [Fact]
     public void MakeCamKilledMidwayEndsWithTheMapsOfAnUninterruptedRun()
     {
@@ -99,6 +132,11 @@ public sealed class KillAndResumeTests(TinyScenes data)
                 Add(result, "network.", network);
                 Add(result, "head.", head);
             }
+        }
+        else if (info.Kind == TrainIrnStep.Kind)
+        {
+            var (network, _) = TrainIrnStep.Load(checkpoint);
+            using (network) Add(result, "", network);
         }
         else
         {
