@@ -86,8 +86,25 @@ public class ReCamStepsTests(TinyScenes data)
             Tiny with { Epochs = 0, HeadLearningRate = 0, HeadInit = HeadInitialization.Random, BackgroundClass = false }, log);
         using var doc = JsonDocument.Parse(File.ReadAllText(new WorkFolder(settings.WorkDir).MetricsFile("train-recam")));
         double accuracy = doc.RootElement.GetProperty("perEpoch")[0].GetProperty("accuracy").GetDouble();
-        Assert.True(accuracy < 0.2, $"accuracy {accuracy}");
-        Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("near chance") && e.Message.Contains("unreliable"));
+        // A random head on ~50 class samples lands near chance (0.1) but may drift past twice chance (seen: 0.21 when the
+        // fixture's CAM differed in its last bits): the warning must follow the measured accuracy either way.
+        Assert.True(accuracy < 0.35, $"accuracy {accuracy}");
+        bool warned = log.Entries.Any(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("near chance") && e.Message.Contains("unreliable"));
+        Assert.Equal(accuracy < 0.2, warned);
+    }
+
+    [Fact]
+    public void TheChanceWarningStartsBelowTwiceChance()
+    {
+        using var head = new ReCamHead(8, 10, backgroundClass: false);
+        var official = new ReCamTrainingOptions { HeadInit = HeadInitialization.Random };
+        Assert.Contains("unreliable", ReCamTrainer.HeadNearChance(0.19, head, official));
+        Assert.Null(ReCamTrainer.HeadNearChance(0.21, head, official));
+        Assert.Contains("close to CAM", ReCamTrainer.HeadNearChance(0.1, head, official with { HeadInit = HeadInitialization.Ones }));
+        Assert.Null(ReCamTrainer.HeadNearChance(0.1, head, official with { Combination = WeightCombination.W1 }));
+        using var withBackground = new ReCamHead(8, 10, backgroundClass: true);
+        Assert.NotNull(ReCamTrainer.HeadNearChance(0.18, withBackground, official)); // chance 1/11: warned below 0.1818
+        Assert.Null(ReCamTrainer.HeadNearChance(0.19, withBackground, official));
     }
 
     [Fact]
