@@ -33,7 +33,7 @@ public static class CamToIrLabelStep
         var source = options.Maps == MapsSource.Auto ? work.DefaultMapsSource() : options.Maps;
         string mapsDir = work.MapsFolder(source);
         if (!Directory.Exists(mapsDir))
-            throw new DirectoryNotFoundException($"No maps folder '{mapsDir}': run {MakeStepOf(source)} for split '{settings.Split}' first.");
+            throw new DirectoryNotFoundException($"No maps folder '{mapsDir}': {WorkFolder.HowToMake(source, settings.Split)}.");
         CamMapsFile.CheckClasses(mapsDir, view.ClassNames);
         float automatic = AutomaticThreshold.Read(mapsDir) ?? AutomaticThreshold.FromFolder(mapsDir, view.Ids, cancellationToken).Estimate();
         var (fg, bg) = options.ThresholdsFor(automatic);
@@ -49,7 +49,7 @@ public static class CamToIrLabelStep
         var missing = ids.Where(id => !File.Exists(CamMapsFile.PathFor(mapsDir, id))).ToList();
         if (missing.Count > 0)
             throw new FileNotFoundException(
-                $"{missing.Count} map file(s) missing in '{mapsDir}' (e.g. {string.Join(", ", missing.Take(5))}); run {MakeStepOf(source)} for split '{settings.Split}' first.");
+                $"{missing.Count} map file(s) missing in '{mapsDir}' (e.g. {string.Join(", ", missing.Take(5))}); {WorkFolder.HowToMake(source, settings.Split)}.");
         var todo = ids.Where(id => force || !File.Exists(PathFor(outDir, id))).ToList();
         logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} (automatic threshold {Auto:F3}; confident foreground {Fg:F3}, background {Bg:F3}); writing {Dir}.",
             Name, todo.Count, ids.Count, mapsDir, automatic, fg, bg, outDir);
@@ -89,13 +89,6 @@ public static class CamToIrLabelStep
 
     /// <summary>The IR label file of an image.</summary>
     public static string PathFor(string folder, string id) => Path.Combine(folder, Data.ImageIds.Check(id, "IR label file name") + ".png");
-
-    private static string MakeStepOf(MapsSource source) => source switch
-    {
-        MapsSource.ReCam => MakeReCamStep.Name,
-        MapsSource.AdvCam => "make-advcam",
-        _ => MakeCamStep.Name,
-    };
 
     // Labels already in the folder must come from the same maps, thresholds and CRF; otherwise only --force may replace them.
     private static bool CheckOrRecordSettings(string outDir, MapsSource source, double fg, double bg, DenseCrfOptions crf, bool force)

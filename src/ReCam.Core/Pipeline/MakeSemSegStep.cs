@@ -35,7 +35,7 @@ public static class MakeSemSegStep
         var source = options.Maps == MapsSource.Auto ? work.DefaultMapsSource() : options.Maps;
         string mapsDir = work.MapsFolder(source);
         if (!Directory.Exists(mapsDir))
-            throw new DirectoryNotFoundException($"No maps folder '{mapsDir}': make the {source.ToString().ToLowerInvariant()} maps of split '{settings.Split}' first.");
+            throw new DirectoryNotFoundException($"No maps folder '{mapsDir}': {WorkFolder.HowToMake(source, settings.Split)}.");
         CamMapsFile.CheckClasses(mapsDir, view.ClassNames);
         string modelPath = settings.Checkpoint ?? work.Checkpoint(TrainIrnStep.Kind);
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"No boundary network '{modelPath}': run {TrainIrnStep.Name} first.", modelPath);
@@ -56,7 +56,8 @@ public static class MakeSemSegStep
         var ids = view.Shard(settings.Shard);
         var missing = ids.Where(id => !File.Exists(CamMapsFile.PathFor(mapsDir, id))).ToList();
         if (missing.Count > 0)
-            throw new FileNotFoundException($"{missing.Count} map file(s) missing in '{mapsDir}' (e.g. {string.Join(", ", missing.Take(5))}).");
+            throw new FileNotFoundException(
+                $"{missing.Count} map file(s) missing in '{mapsDir}' (e.g. {string.Join(", ", missing.Take(5))}); {WorkFolder.HowToMake(source, settings.Split)}.");
         var todo = ids.Where(id => settings.Force || !File.Exists(PathFor(outDir, id))).ToList();
         logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} with {Model} (beta {Beta}, radius {Radius}, {Steps} steps, background {Bg}); writing {Dir}.",
             Name, todo.Count, ids.Count, mapsDir, modelPath, options.Beta, options.Radius, options.Steps, threshold, outDir);

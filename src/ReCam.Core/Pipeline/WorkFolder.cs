@@ -46,6 +46,15 @@ public sealed record WorkFolder(string Root)
     public MapsSource DefaultMapsSource() =>
         Directory.Exists(ReCams) && Directory.EnumerateFiles(ReCams, "*.npz").Any() ? MapsSource.ReCam : MapsSource.Cam;
 
+    /// <summary>What to run to get the maps of <paramref name="source"/> for <paramref name="split"/>, for error messages.</summary>
+    internal static string HowToMake(MapsSource source, string split) => source switch
+    {
+        MapsSource.ReCam => $"run {MakeReCamStep.Name} for split '{split}' first",
+        // No make-advcam yet: AdvCAM maps made elsewhere in the same .npz format can be placed there.
+        MapsSource.AdvCam => "this version has no make-advcam yet; put AdvCAM maps in the maps format (<id>.npz) there, or use --maps cam or recam",
+        _ => $"run {MakeCamStep.Name} for split '{split}' first",
+    };
+
     /// <summary>Per-image IR labels written by cam-to-ir-label (<c>&lt;id&gt;.png</c>: 0 background, c+1 class c, 255 unsure).</summary>
     public string IrLabels => Path.Combine(Root, "ir_labels");
 

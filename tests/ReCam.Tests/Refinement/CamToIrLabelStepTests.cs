@@ -133,6 +133,7 @@ public sealed class CamToIrLabelStepTests : IDisposable
         Assert.Contains("8x8", mismatch.Message);
         Assert.False(File.Exists(CamToIrLabelStep.PathFor(work.IrLabels, id)));
 
-        Assert.Throws<DirectoryNotFoundException>(() => CamToIrLabelStep.Run(_settings, new IrLabelOptions { Maps = MapsSource.AdvCam }, new ListLogger()));
+        var advcam = Assert.Throws<DirectoryNotFoundException>(() => CamToIrLabelStep.Run(_settings, new IrLabelOptions { Maps = MapsSource.AdvCam }, new ListLogger()));
+        Assert.Contains("no make-advcam yet", advcam.Message);
     }
 }
