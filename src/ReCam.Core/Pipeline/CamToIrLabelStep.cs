@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ReCam.Cam;
-using ReCam.Evaluation;
 using ReCam.Imaging;
 using ReCam.IO;
 using ReCam.Refinement;
@@ -30,26 +28,28 @@ public static class CamToIrLabelStep
         options.Validate();
         var view = DatasetView.Open(settings, logger);
         var work = new WorkFolder(settings.WorkDir);
-        var source = options.Maps == MapsSource.Auto ? work.DefaultMapsSource() : options.Maps;
-        string mapsDir = work.MapsFolder(source);
-        if (!Directory.Exists(mapsDir))
-            throw new DirectoryNotFoundException($"No maps folder '{mapsDir}': {WorkFolder.HowToMake(source, settings.Split)}.");
-        CamMapsFile.CheckClasses(mapsDir, view.ClassNames);
-        float automatic = AutomaticThreshold.Read(mapsDir) ?? AutomaticThreshold.FromFolder(mapsDir, view.Ids, cancellationToken).Estimate();
+        var maps = SeedMapsInput.Open(work, options.Maps, view, settings.Split);
+        float automatic = maps.AutomaticThreshold(view.Ids, cancellationToken);
         var (fg, bg) = options.ThresholdsFor(automatic);
         IrLabel.CheckThresholds(fg, bg);
 
         string outDir = work.IrLabels;
         Directory.CreateDirectory(outDir);
         AtomicFile.RemoveStaleTemporaries(outDir);
-        bool force = CheckOrRecordSettings(outDir, source, fg, bg, options.Crf, settings.Force);
+        var crf = options.Crf;
+        OutputSettings.CheckOrRecord(outDir, SettingsFile, "IR labels", new Dictionary<string, object>
+        {
+            ["maps"] = maps.Name, ["foreground_threshold"] = Math.Round(fg, 4), ["background_threshold"] = Math.Round(bg, 4),
+            ["crf"] = string.Create(CultureInfo.InvariantCulture,
+                $"confidence {crf.LabelConfidence}, gaussian {crf.GaussianSxy}/{crf.GaussianWeight}, bilateral {crf.BilateralSxy}/{crf.BilateralSrgb}/{crf.BilateralWeight}, iterations {crf.Iterations}"),
+        }, settings.Force);
+        bool force = settings.Force;
         CamMapsFile.RecordClasses(outDir, view.ClassNames);
 
         var ids = view.Shard(settings.Shard);
-        var missing = ids.Where(id => !File.Exists(CamMapsFile.PathFor(mapsDir, id))).ToList();
-        if (missing.Count > 0)
-            throw new FileNotFoundException(
-                $"{missing.Count} map file(s) missing in '{mapsDir}' (e.g. {string.Join(", ", missing.Take(5))}); {WorkFolder.HowToMake(source, settings.Split)}.");
+        maps.RequireMaps(ids);
+        string mapsDir = maps.Folder;
+        var source = maps.Source;
         var todo = ids.Where(id => force || !File.Exists(PathFor(outDir, id))).ToList();
         logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} (automatic threshold {Auto:F3}; confident foreground {Fg:F3}, background {Bg:F3}); writing {Dir}.",
             Name, todo.Count, ids.Count, mapsDir, automatic, fg, bg, outDir);
@@ -89,25 +89,6 @@ public static class CamToIrLabelStep
 
     /// <summary>The IR label file of an image.</summary>
     public static string PathFor(string folder, string id) => Path.Combine(folder, Data.ImageIds.Check(id, "IR label file name") + ".png");
-
-    // Labels already in the folder must come from the same maps, thresholds and CRF; otherwise only --force may replace them.
-    private static bool CheckOrRecordSettings(string outDir, MapsSource source, double fg, double bg, DenseCrfOptions crf, bool force)
-    {
-        string path = Path.Combine(outDir, SettingsFile);
-        string wanted = JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["maps"] = source.ToString().ToLowerInvariant(),
-            ["foreground_threshold"] = Math.Round(fg, 4), ["background_threshold"] = Math.Round(bg, 4),
-            ["crf"] = string.Create(CultureInfo.InvariantCulture,
-                $"confidence {crf.LabelConfidence}, gaussian {crf.GaussianSxy}/{crf.GaussianWeight}, bilateral {crf.BilateralSxy}/{crf.BilateralSrgb}/{crf.BilateralWeight}, iterations {crf.Iterations}"),
-        }, new JsonSerializerOptions { WriteIndented = true });
-        bool anyLabels = Directory.EnumerateFiles(outDir, "*.png").Any();
-        if (File.Exists(path) && anyLabels && !force && File.ReadAllText(path) != wanted)
-            throw new InvalidDataException(
-                $"The IR labels in '{outDir}' were made with other settings ({path}: {File.ReadAllText(path).ReplaceLineEndings(" ")}); rerun with --force to replace them.");
-        AtomicFile.WriteAllText(path, wanted);
-        return force;
-    }
 
     private static void ReportQuality(DatasetView view, WorkFolder work, string outDir, MapsSource source, double fg, double bg, ILogger logger,
         CancellationToken cancellationToken)

@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ReCam.Cam;
-using ReCam.Evaluation;
 using ReCam.Imaging;
 using ReCam.IO;
 using ReCam.Refinement;
@@ -32,11 +30,8 @@ public static class MakeSemSegStep
     {
         options.Validate();
         var (work, view, device) = StepContext.Open(settings, logger);
-        var source = options.Maps == MapsSource.Auto ? work.DefaultMapsSource() : options.Maps;
-        string mapsDir = work.MapsFolder(source);
-        if (!Directory.Exists(mapsDir))
-            throw new DirectoryNotFoundException($"No maps folder '{mapsDir}': {WorkFolder.HowToMake(source, settings.Split)}.");
-        CamMapsFile.CheckClasses(mapsDir, view.ClassNames);
+        var maps = SeedMapsInput.Open(work, options.Maps, view, settings.Split);
+        string mapsDir = maps.Folder;
         string modelPath = settings.Checkpoint ?? work.Checkpoint(TrainIrnStep.Kind);
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"No boundary network '{modelPath}': run {TrainIrnStep.Name} first.", modelPath);
         var (network, info) = TrainIrnStep.Load(modelPath);
@@ -47,17 +42,19 @@ public static class MakeSemSegStep
         string outDir = work.PseudoMasks;
         Directory.CreateDirectory(outDir);
         AtomicFile.RemoveStaleTemporaries(outDir);
-        double exponent = options.ExponentFor(source);
-        float threshold = options.SemSegThreshold ?? AutomaticThreshold.Read(mapsDir) ?? AutomaticThreshold.FromFolder(mapsDir, view.Ids, cancellationToken).Estimate();
-        options = options with { SemSegThreshold = threshold };
-        RecordSettings(outDir, source, modelPath, options, exponent, settings.Force);
+        double exponent = options.ExponentFor(maps.Source);
+        float threshold = options.SemSegThreshold ?? maps.AutomaticThreshold(view.Ids, cancellationToken);
+        var c = CultureInfo.InvariantCulture;
+        OutputSettings.CheckOrRecord(outDir, SettingsFile, "pseudo masks", new Dictionary<string, object>
+        {
+            ["maps"] = maps.Name, ["model"] = Path.GetFullPath(modelPath), ["background_threshold"] = threshold.ToString(c),
+            ["beta"] = options.Beta.ToString(c), ["radius"] = options.Radius.ToString(c), ["steps"] = options.Steps.ToString(c),
+            ["maps_exponent"] = exponent.ToString(c),
+        }, settings.Force);
         CamMapsFile.RecordClasses(outDir, view.ClassNames);
 
         var ids = view.Shard(settings.Shard);
-        var missing = ids.Where(id => !File.Exists(CamMapsFile.PathFor(mapsDir, id))).ToList();
-        if (missing.Count > 0)
-            throw new FileNotFoundException(
-                $"{missing.Count} map file(s) missing in '{mapsDir}' (e.g. {string.Join(", ", missing.Take(5))}); {WorkFolder.HowToMake(source, settings.Split)}.");
+        maps.RequireMaps(ids);
         var todo = ids.Where(id => settings.Force || !File.Exists(PathFor(outDir, id))).ToList();
         logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} with {Model} (beta {Beta}, radius {Radius}, {Steps} steps, background {Bg}); writing {Dir}.",
             Name, todo.Count, ids.Count, mapsDir, modelPath, options.Beta, options.Radius, options.Steps, threshold, outDir);
@@ -68,10 +65,10 @@ public static class MakeSemSegStep
             string id = todo[n];
             string imagePath = view.Dataset.ImagePath(id), mapsPath = CamMapsFile.PathFor(mapsDir, id);
             var image = ImageDecoder.LoadRgb(imagePath);
-            var maps = CamMapsFile.Read(mapsPath);
-            if (maps.Width != image.Width || maps.Height != image.Height)
-                throw new InvalidDataException($"Maps '{mapsPath}' are {maps.Width}x{maps.Height} but image '{imagePath}' is {image.Width}x{image.Height}.");
-            PalettePngWriter.Write(PathFor(outDir, id), Mask(network, image, maps, options, exponent, device));
+            var seedMaps = CamMapsFile.Read(mapsPath);
+            if (seedMaps.Width != image.Width || seedMaps.Height != image.Height)
+                throw new InvalidDataException($"Maps '{mapsPath}' are {seedMaps.Width}x{seedMaps.Height} but image '{imagePath}' is {image.Width}x{image.Height}.");
+            PalettePngWriter.Write(PathFor(outDir, id), Mask(network, image, seedMaps, options, exponent, threshold, device));
             if ((n + 1) % 50 == 0 || n + 1 == todo.Count)
                 logger.LogInformation("{Step}: {Done}/{Todo} images, {Ips:F2} images/s", Name, n + 1, todo.Count, (n + 1) / clock.Elapsed.TotalSeconds);
         }
@@ -79,7 +76,8 @@ public static class MakeSemSegStep
     }
 
     /// <summary>The pseudo mask of one image.</summary>
-    internal static LabelMap Mask(Networks.BoundaryNetwork network, RgbImage image, CamMaps maps, SemSegOptions options, double exponent, torch.Device device)
+    internal static LabelMap Mask(Networks.BoundaryNetwork network, RgbImage image, CamMaps maps, SemSegOptions options, double exponent, float threshold,
+        torch.Device device)
     {
         var boundary = network.BoundaryMap(image, device);
         if (boundary.Length != maps.CamHeight * maps.CamWidth)
@@ -87,23 +85,6 @@ public static class MakeSemSegStep
         var seeds = maps.Cam;
         if (exponent != 1) seeds = seeds.Select(v => (float)Math.Pow(Math.Max(v, 0), exponent)).ToArray();
         var walked = RandomWalk.Propagate(seeds, maps.Count, boundary, maps.CamHeight, maps.CamWidth, options.Beta, options.Steps, options.Radius);
-        return PseudoMask.FromRandomWalk(walked, maps.Keys, maps.CamHeight, maps.CamWidth, maps.Height, maps.Width,
-            options.SemSegThreshold ?? throw new ArgumentException("The background plane must be resolved before the walk.", nameof(options)));
-    }
-
-    private static void RecordSettings(string outDir, MapsSource source, string modelPath, SemSegOptions options, double exponent, bool force)
-    {
-        var c = CultureInfo.InvariantCulture;
-        string path = Path.Combine(outDir, SettingsFile);
-        string wanted = JsonSerializer.Serialize(new Dictionary<string, string>
-        {
-            ["maps"] = source.ToString().ToLowerInvariant(), ["model"] = Path.GetFullPath(modelPath),
-            ["background_threshold"] = options.SemSegThreshold?.ToString(c) ?? "automatic", ["beta"] = options.Beta.ToString(c), ["radius"] = options.Radius.ToString(c),
-            ["steps"] = options.Steps.ToString(c), ["maps_exponent"] = exponent.ToString(c),
-        }, new JsonSerializerOptions { WriteIndented = true });
-        if (File.Exists(path) && !force && Directory.EnumerateFiles(outDir, "*.png").Any() && File.ReadAllText(path) != wanted)
-            throw new InvalidDataException(
-                $"The pseudo masks in '{outDir}' were made with other settings ({path}: {File.ReadAllText(path).ReplaceLineEndings(" ")}); rerun with --force to replace them.");
-        AtomicFile.WriteAllText(path, wanted);
+        return PseudoMask.FromRandomWalk(walked, maps.Keys, maps.CamHeight, maps.CamWidth, maps.Height, maps.Width, threshold);
     }
 }

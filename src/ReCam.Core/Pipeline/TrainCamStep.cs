@@ -35,21 +35,13 @@ public static class TrainCamStep
         {
             Kind = "cam", Backbone = spec.Name, Classes = view.ClassNames, Epochs = options.Epochs, InitialWeights = weightsSource, Options = described,
         };
-        int startEpoch = 0;
-        byte[]? optimizerState = null;
-        if (!settings.Force && work.FindResumable(info) is { } found)
-        {
-            Checkpoint.LoadWeights(found.Path, network);
-            optimizerState = Checkpoint.ReadOptimizerState(found.Path);
-            startEpoch = found.Epoch;
-            logger.LogInformation("{Step}: resuming after epoch {Epoch} from {Path}.", Name, found.Epoch, found.Path);
-        }
+        var log = new TrainingLog(Name, logger, work);
+        var (startEpoch, optimizerState) = log.Resume(info, network, settings.Force);
         network.to(device);
         logger.LogInformation("{Step}: {Count} images, {Classes} classes, backbone {Backbone} ({Weights}), {Epochs} epochs x {Steps} steps, batch {Batch}, crop {Crop}, lr {Lr:G3}/{ClassifierLr:G3}, device {Device}.",
             Name, samples.Count, view.ClassNames.Count, spec.Name, weightsSource, options.Epochs, samples.Count / options.BatchSize, options.BatchSize,
             options.Crop, options.LearningRateFor(spec), options.ClassifierLearningRateFor(spec), device);
 
-        var log = new TrainingLog(Name, logger, work);
         CamTrainer.Train(network, samples, options, device, log.Hooks("cam", startEpoch, optimizerState, (epoch, optimizer) =>
         {
             Checkpoint.Save(work.CamEpochCheckpoint(epoch), network, info with { Epoch = epoch }, optimizerState: optimizer);

@@ -48,21 +48,13 @@ public static class TrainIrnStep
         {
             Kind = Kind, Backbone = spec.Name, Classes = view.ClassNames, Epochs = epochs, InitialWeights = weightsSource, Options = described,
         };
-        int startEpoch = 0;
-        byte[]? optimizerState = null;
-        if (!settings.Force && work.FindResumable(info) is { } found)
-        {
-            Checkpoint.LoadWeights(found.Path, network);
-            optimizerState = Checkpoint.ReadOptimizerState(found.Path);
-            startEpoch = found.Epoch;
-            logger.LogInformation("{Step}: resuming after epoch {Epoch} from {Path}.", Name, found.Epoch, found.Path);
-        }
+        var log = new TrainingLog(Name, logger, work);
+        var (startEpoch, optimizerState) = log.Resume(info, network, settings.Force);
         network.to(device);
         logger.LogInformation("{Step}: {Count} images, backbone {Backbone} ({Weights}, frozen), {Epochs} epochs x {Steps} steps, batch {Batch}, crop {Crop}, lr {Lr:G3}, radius {Radius}, device {Device}.",
             Name, samples.Count, spec.Name, weightsSource, epochs, samples.Count / options.BatchSize, options.BatchSize, options.Crop,
             options.LearningRate, options.Radius, device);
 
-        var log = new TrainingLog(Name, logger, work);
         BoundaryTrainer.Train(network, samples, options, device, log.Hooks(Kind, startEpoch, optimizerState, (epoch, optimizer) =>
         {
             Checkpoint.Save(work.EpochCheckpoint(Kind, epoch), network, info with { Epoch = epoch }, optimizerState: optimizer);

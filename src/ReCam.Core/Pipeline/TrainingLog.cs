@@ -39,6 +39,18 @@ internal sealed class TrainingLog(string step, ILogger logger, WorkFolder work)
     }
 
     /// <summary>
+    /// Loads the latest epoch checkpoint of a run described as <paramref name="info"/> into <paramref name="network"/> and returns
+    /// the epoch to resume after with the optimiser state saved there; (0, null) when there is none or <paramref name="force"/>.
+    /// </summary>
+    public (int StartEpoch, byte[]? OptimizerState) Resume(CheckpointInfo info, TorchSharp.torch.nn.Module network, bool force)
+    {
+        if (force || work.FindResumable(info) is not { } found) return (0, null);
+        Checkpoint.LoadWeights(found.Path, network);
+        logger.LogInformation("{Step}: resuming after epoch {Epoch} from {Path}.", step, found.Epoch, found.Path);
+        return (found.Epoch, Checkpoint.ReadOptimizerState(found.Path));
+    }
+
+    /// <summary>
     /// Hooks that log progress and call <paramref name="saveEpoch"/> with each finished epoch and the optimiser state (it returns
     /// the checkpoint path); a resumed run passes the <paramref name="optimizerState"/> saved with the checkpoint it resumes from.
     /// Only the two latest epoch checkpoints of <paramref name="kind"/> are kept (the older one in case the newer is damaged):
