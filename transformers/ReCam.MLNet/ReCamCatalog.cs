@@ -87,6 +87,37 @@ public static class ReCamCatalog
         ReactivatedClassActivationMapEstimator.Options options) => new(MLNetBridge.Environment(catalog), options);
 
     /// <summary>
+    /// Refines seed maps into pseudo masks (IRNet): Fit derives IR labels from the maps of the CAM or ReCAM transformer before
+    /// it (dense CRF) and trains a boundary network on them; the transformer adds a pseudo mask to every row (columns listed
+    /// in <see cref="PseudoMaskColumnNames"/>). Append it after <see cref="ReactivateClassActivationMaps(TransformsCatalog, string, string, string, string, double, int, int, int, int, WeightCombination, double[])"/>
+    /// (or after <see cref="TrainClassActivationMaps(TransformsCatalog, string, string, string, string[], string, int, int, int, double[])"/> with <paramref name="mapsColumnName"/> <c>Cam</c>).
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Name of the pseudo-mask column; <c>PseudoMask</c> → also <c>PseudoMaskHeight</c>, <c>PseudoMaskWidth</c>.</param>
+    /// <param name="imageColumnName">Image column the maps were made from.</param>
+    /// <param name="mapsColumnName">Base name of the seed-map columns (<c>ReCam</c> or <c>Cam</c>).</param>
+    /// <param name="epochs">Boundary-network epochs; null = at least 3 and enough for 200 steps.</param>
+    /// <param name="batchSize">Images per training step.</param>
+    /// <param name="crop">Square training crop in pixels, a multiple of 4 (about the image size for small images).</param>
+    public static MaskRefinerEstimator RefineMasks(this TransformsCatalog catalog, string outputColumnName = MaskRefinerEstimator.Defaults.OutputColumnName,
+        string imageColumnName = ClassActivationMapEstimator.Defaults.ImageColumnName, string mapsColumnName = MaskRefinerEstimator.Defaults.MapsColumnName,
+        int? epochs = null, int batchSize = ClassActivationMapEstimator.Defaults.BatchSize, int crop = ClassActivationMapEstimator.Defaults.Crop)
+    {
+        var options = new MaskRefinerEstimator.Options
+        {
+            OutputColumnName = outputColumnName, ImageColumnName = imageColumnName, MapsColumnName = mapsColumnName, Epochs = epochs,
+            BatchSize = batchSize, Crop = crop,
+        };
+        return new MaskRefinerEstimator(MLNetBridge.Environment(catalog), options);
+    }
+
+    /// <summary>Refines seed maps into pseudo masks with full control over the options (see <see cref="MaskRefinerEstimator.Options"/>).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">The options.</param>
+    public static MaskRefinerEstimator RefineMasks(this TransformsCatalog catalog, MaskRefinerEstimator.Options options) =>
+        new(MLNetBridge.Environment(catalog), options);
+
+    /// <summary>
     /// Loads a model saved with <c>mlContext.Model.Save</c>, as <see cref="ModelOperationsCatalog.Load(string, out DataViewSchema)"/>
     /// does; when a ReCam component of the model is damaged, altered or of a newer format, the exception thrown is ReCam's own
     /// <see cref="FormatException"/> naming the component, entry and remedy, where <c>Load</c> wraps it in two

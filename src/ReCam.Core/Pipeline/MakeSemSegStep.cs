@@ -77,14 +77,6 @@ public static class MakeSemSegStep
 
     /// <summary>The pseudo mask of one image.</summary>
     internal static LabelMap Mask(Networks.BoundaryNetwork network, RgbImage image, CamMaps maps, SemSegOptions options, double exponent, float threshold,
-        torch.Device device)
-    {
-        var boundary = network.BoundaryMap(image, device);
-        if (boundary.Length != maps.CamHeight * maps.CamWidth)
-            throw new InvalidDataException($"Boundary map of {boundary.Length} cells does not match the {maps.CamHeight}x{maps.CamWidth} maps.");
-        var seeds = maps.Cam;
-        if (exponent != 1) seeds = seeds.Select(v => (float)Math.Pow(Math.Max(v, 0), exponent)).ToArray();
-        var walked = RandomWalk.Propagate(seeds, maps.Count, boundary, maps.CamHeight, maps.CamWidth, options.Beta, options.Steps, options.Radius);
-        return PseudoMask.FromRandomWalk(walked, maps.Keys, maps.CamHeight, maps.CamWidth, maps.Height, maps.Width, threshold);
-    }
+        torch.Device device) =>
+        PseudoMask.FromSeedMaps(maps, network.BoundaryMap(image, device), threshold, options.Beta, options.Steps, options.Radius, exponent);
 }

@@ -1,3 +1,4 @@
+using ReCam.Cam;
 using ReCam.Imaging;
 
 namespace ReCam.Refinement;
@@ -11,6 +12,31 @@ public static class PseudoMask
 {
     /// <summary>The official background threshold of the random-walk maps (VOC).</summary>
     public const float OfficialBackgroundThreshold = 0.28f;
+
+    /// <summary>
+    /// The pseudo mask of one image from its seed maps and its boundary map: the stride-4 maps (raised to
+    /// <paramref name="mapsExponent"/>) spread by the random walk (<see cref="RandomWalk.Propagate"/>), then
+    /// <see cref="FromRandomWalk"/>.
+    /// </summary>
+    /// <param name="maps">The image's seed maps (CAM, ReCAM or AdvCAM).</param>
+    /// <param name="boundary">Its boundary map on the stride-4 grid, row-major (for example <c>BoundaryNetwork.BoundaryMap</c>).</param>
+    /// <param name="backgroundThreshold">The background plane, relative to the largest walked value.</param>
+    /// <param name="beta">Affinity exponent β.</param>
+    /// <param name="steps">Random-walk steps.</param>
+    /// <param name="radius">Neighbourhood radius of the walk, in stride-4 cells.</param>
+    /// <param name="mapsExponent">Power applied to the maps before the walk (official: 1.5 for AdvCAM, else 1).</param>
+    /// <exception cref="ArgumentException">The boundary map does not cover the maps' stride-4 grid.</exception>
+    public static LabelMap FromSeedMaps(CamMaps maps, ReadOnlySpan<float> boundary, float backgroundThreshold, double beta = RandomWalk.DefaultBeta,
+        int steps = RandomWalk.DefaultSteps, int radius = RandomWalk.DefaultRadius, double mapsExponent = 1)
+    {
+        ArgumentNullException.ThrowIfNull(maps);
+        if (boundary.Length != maps.CamHeight * maps.CamWidth)
+            throw new ArgumentException($"A boundary map of {boundary.Length} cells does not match the {maps.CamHeight}x{maps.CamWidth} stride-4 maps.", nameof(boundary));
+        var seeds = maps.Cam;
+        if (mapsExponent != 1) seeds = seeds.Select(v => (float)Math.Pow(Math.Max(v, 0), mapsExponent)).ToArray();
+        var walked = RandomWalk.Propagate(seeds, maps.Count, boundary, maps.CamHeight, maps.CamWidth, beta, steps, radius);
+        return FromRandomWalk(walked, maps.Keys, maps.CamHeight, maps.CamWidth, maps.Height, maps.Width, backgroundThreshold);
+    }
 
     /// <summary>Builds the mask.</summary>
     /// <param name="walked">Random-walk maps, [keys, gridHeight, gridWidth] (stride 4).</param>

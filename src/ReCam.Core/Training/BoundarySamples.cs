@@ -5,9 +5,26 @@ namespace ReCam.Training;
 
 /// <summary>One boundary-network training image with its IR label (0 background, c+1 class c, 255 unsure).</summary>
 /// <param name="Id">Image id, for messages.</param>
-/// <param name="ImagePath">The image file.</param>
-/// <param name="IrLabelPath">The IR label PNG.</param>
-public sealed record BoundarySample(string Id, string ImagePath, string IrLabelPath);
+/// <param name="ImagePath">The image file (not read when <see cref="Image"/> is set).</param>
+/// <param name="IrLabelPath">The IR label PNG (not read when <see cref="IrLabel"/> is set).</param>
+public sealed record BoundarySample(string Id, string ImagePath, string IrLabelPath)
+{
+    /// <summary>Creates a sample held in memory (the ML.NET mask refiner derives IR labels in memory at fit).</summary>
+    /// <param name="id">Name used in error messages.</param>
+    /// <param name="image">The decoded image.</param>
+    /// <param name="irLabel">Its IR label, of the image's size.</param>
+    public BoundarySample(string id, RgbImage image, LabelMap irLabel) : this(id, "", "")
+    {
+        Image = image ?? throw new ArgumentNullException(nameof(image));
+        IrLabel = irLabel ?? throw new ArgumentNullException(nameof(irLabel));
+    }
+
+    /// <summary>The decoded image of an in-memory sample; null to decode <see cref="ImagePath"/>.</summary>
+    public RgbImage? Image { get; }
+
+    /// <summary>The IR label of an in-memory sample; null to read <see cref="IrLabelPath"/>.</summary>
+    public LabelMap? IrLabel { get; }
+}
 
 /// <summary>
 /// The official IRN training sample: random scale in [min, max) (image bicubic, label nearest), normalisation, a joint
@@ -37,10 +54,10 @@ internal sealed class BoundarySamples : ISampleSource
     public void Write(int index, Random random, Span<float> image, Span<float> target)
     {
         var sample = _samples[index];
-        var rgb = _images.Get(sample.ImagePath);
-        var label = Label(sample);
+        var rgb = sample.Image ?? _images.Get(sample.ImagePath);
+        var label = sample.IrLabel ?? Label(sample);
         if (label.Width != rgb.Width || label.Height != rgb.Height)
-            throw new InvalidDataException($"IR label '{sample.IrLabelPath}' is {label.Width}x{label.Height} but image '{sample.ImagePath}' is {rgb.Width}x{rgb.Height}.");
+            throw new InvalidDataException($"IR label '{(sample.IrLabel is null ? sample.IrLabelPath : sample.Id)}' is {label.Width}x{label.Height} but image '{(sample.Image is null ? sample.ImagePath : sample.Id)}' is {rgb.Width}x{rgb.Height}.");
 
         double scale = _scaleMin + random.NextDouble() * (_scaleMax - _scaleMin);
         var scaledImage = PilResize.Rescale(rgb, scale);

@@ -49,18 +49,32 @@ internal static class EstimatorContract
             Assert.Equal(expected.Length, actual.Length);
             Assert.True(expected.AsSpan().SequenceEqual(actual), "outputs of the model loaded in another process differ from the original's");
 
-            // 4. What Fit chose besides the weights (the automatic background threshold, the extraction settings) survives a load.
-            var original = Assert.IsAssignableFrom<MapTransformerBase>(fitted);
-            Assert.InRange(original.BackgroundThreshold, 0.005f, 1f);
+            // 4. What Fit chose besides the weights (the automatic background threshold, the settings) survives a load.
             using var loaded = (TransformerChain<ITransformer>)ml.Model.LoadReCamModel(zip, out _);
-            var reloaded = Assert.IsAssignableFrom<MapTransformerBase>(loaded.LastTransformer);
-            Assert.Equal(original.BackgroundThreshold, reloaded.BackgroundThreshold);
-            Assert.Equal(original.MaxInputSide, reloaded.MaxInputSide);
-            Assert.Equal(original.Scales, reloaded.Scales);
+            Assert.Equal(fitted.GetType(), loaded.LastTransformer.GetType());
+            Assert.Equal(FitChoices(fitted), FitChoices(loaded.LastTransformer));
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>What Fit chose besides the weights, per component, as comparable text; the background threshold must be chosen.</summary>
+    private static string FitChoices(ITransformer transformer)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        switch (transformer)
+        {
+            case MapTransformerBase maps:
+                Assert.InRange(maps.BackgroundThreshold, 0.005f, 1f);
+                return string.Create(c, $"{maps.BackgroundThreshold:R} {maps.MaxInputSide} {string.Join(",", maps.Scales)} {string.Join(",", maps.ClassNames)}");
+            case MaskRefinerTransformer refiner:
+                Assert.InRange(refiner.BackgroundThreshold, 0.005f, 1f);
+                return string.Create(c, $"{refiner.BackgroundThreshold:R} {refiner.IrLabelThresholds} {refiner.Beta} {refiner.WalkRadius} {refiner.WalkSteps} " +
+                    $"{string.Join(",", refiner.ClassNames)} {refiner.Backbone}");
+            default:
+                throw new NotSupportedException($"{transformer.GetType().Name} is not a ReCam component; extend EstimatorContract.FitChoices.");
         }
     }
 
@@ -99,6 +113,15 @@ public sealed class EstimatorContractTests(CamModelFixture fixture)
         var cam = fixture.Model.Transform(fixture.Data);
         var chain = fixture.Model.Append(fixture.ReCamModel); // not disposed here: it holds the fixture's transformers
         await EstimatorContract.CheckAsync(fixture.ReCamEstimator(fixture.Ml), cam, fixture.ReCamModel, fixture.Data, chain, fixture.Data.Schema,
+            fixture.Ml, Images);
+    }
+
+    [Fact]
+    public async Task TheMaskRefinerKeepsTheContract()
+    {
+        var cam = fixture.Model.Transform(fixture.Data);
+        var chain = fixture.Model.Append(fixture.RefinerModel); // not disposed here: it holds the fixture's transformers
+        await EstimatorContract.CheckAsync(fixture.RefinerEstimator(fixture.Ml), cam, fixture.RefinerModel, fixture.Data, chain, fixture.Data.Schema,
             fixture.Ml, Images);
     }
 }

@@ -14,6 +14,10 @@ using ReCam.MLNet;
     "ReCam re-activated class activation maps", ReactivatedClassActivationMapTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(IRowMapper), typeof(ReactivatedClassActivationMapLoader), null, typeof(SignatureLoadRowMapper),
     "ReCam re-activated class activation maps", ReactivatedClassActivationMapTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(MaskRefinerTransformer), typeof(MaskRefinerLoader), null, typeof(SignatureLoadModel),
+    "ReCam mask refiner", MaskRefinerTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(MaskRefinerLoader), null, typeof(SignatureLoadRowMapper),
+    "ReCam mask refiner", MaskRefinerTransformer.LoaderSignature)]
 
 namespace ReCam.MLNet;
 
@@ -33,6 +37,16 @@ internal static class ReactivatedClassActivationMapLoader
     private static ReactivatedClassActivationMapTransformer Create(IHostEnvironment env, ModelLoadContext ctx) =>
         ReactivatedClassActivationMapTransformer.Load(MapTransformerBase.OpenState(env, ctx, ReactivatedClassActivationMapTransformer.ModelFormat,
             typeof(ReactivatedClassActivationMapTransformer)));
+
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
+        Create(env, ctx).CreateRowMapper(inputSchema);
+}
+
+/// <summary>Loads a saved <see cref="MaskRefinerTransformer"/>.</summary>
+internal static class MaskRefinerLoader
+{
+    private static MaskRefinerTransformer Create(IHostEnvironment env, ModelLoadContext ctx) =>
+        MaskRefinerTransformer.Load(ModelState.Open(env, ctx, MaskRefinerTransformer.ModelFormat, typeof(MaskRefinerTransformer)));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
         Create(env, ctx).CreateRowMapper(inputSchema);

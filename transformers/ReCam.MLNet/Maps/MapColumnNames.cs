@@ -67,4 +67,21 @@ public sealed record MapColumnNames
 
     /// <summary>All names in output order (the order of the columns in the schema).</summary>
     public IReadOnlyList<string> All => [Classes, Scores, Maps, Height, Width, Stride4Maps, Stride4Height, Stride4Width];
+
+    /// <summary>Writes the names in <see cref="All"/> order (8 .NET strings).</summary>
+    internal void Write(BinaryWriter w)
+    {
+        foreach (string name in All) w.Write(name);
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote.</summary>
+    internal static MapColumnNames Read(BinaryReader r)
+    {
+        var c = new string[8];
+        for (int i = 0; i < c.Length; i++) c[i] = r.ReadString();
+        return new MapColumnNames
+        {
+            Classes = c[0], Scores = c[1], Maps = c[2], Height = c[3], Width = c[4], Stride4Maps = c[5], Stride4Height = c[6], Stride4Width = c[7],
+        };
+    }
 }

@@ -177,7 +177,7 @@ internal static class MapInputs
         return samples;
     }
 
-    private static string[]? ReadNames(DataViewSchema.Annotations annotations, string kind, int count)
+    internal static string[]? ReadNames(DataViewSchema.Annotations annotations, string kind, int count)
     {
         var slot = annotations.Schema.GetColumnOrNull(kind);
         if (slot is null || slot.Value.Type is not VectorDataViewType { ItemType: TextDataViewType } t || t.Size != count) return null;

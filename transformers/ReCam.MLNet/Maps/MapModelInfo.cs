@@ -29,27 +29,19 @@ internal sealed record MapModelInfo(
     int MaxInputSide, float BackgroundThreshold = SeedPrediction.DefaultThreshold)
 {
     /// <summary>The format version that added <see cref="MaxInputSide"/> and the weights digests.</summary>
-    public const uint DigestsVersion = 0x00010002;
+    public const uint DigestsVersion = ModelState.DigestsVersion;
 
     public void Write(BinaryWriter w)
     {
         w.Write(ClassNames.Length);
         foreach (string name in ClassNames) w.Write(name);
-        w.Write(Backbone.Name);
-        w.Write((int)Backbone.Block);
-        w.Write(Backbone.Layers.Length);
-        foreach (int n in Backbone.Layers) w.Write(n);
-        var normalization = Backbone.Normalization;
-        w.Write(normalization.Bgr);
-        w.Write(normalization.Scale);
-        for (int c = 0; c < 3; c++) w.Write(normalization.Mean[c]);
-        for (int c = 0; c < 3; c++) w.Write(normalization.Std[c]);
+        ModelState.WriteBackbone(w, Backbone);
         w.Write(Scales.Length);
         foreach (double s in Scales) w.Write(s);
         w.Write(Threshold);
         w.Write(ImageColumnName);
         w.Write(LabelColumnName);
-        foreach (string name in Columns.All) w.Write(name);
+        Columns.Write(w);
         w.Write(MaxInputSide);
         w.Write(BackgroundThreshold);
     }
@@ -60,34 +52,18 @@ internal sealed record MapModelInfo(
         if (classes is < 1 or > 100_000) throw corrupt($"class count {classes} is out of range");
         var names = new string[classes];
         for (int i = 0; i < classes; i++) names[i] = r.ReadString();
-        string backbone = r.ReadString();
-        var block = (ResNetBlock)r.ReadInt32();
-        if (!Enum.IsDefined(block)) throw corrupt($"unknown residual block type {(int)block}");
-        int stages = r.ReadInt32();
-        if (stages is < 1 or > 16) throw corrupt($"stage count {stages} is out of range");
-        var layers = new int[stages];
-        for (int i = 0; i < stages; i++) layers[i] = r.ReadInt32();
-        bool bgr = r.ReadBoolean();
-        float scale = r.ReadSingle();
-        float[] mean = [r.ReadSingle(), r.ReadSingle(), r.ReadSingle()];
-        float[] std = [r.ReadSingle(), r.ReadSingle(), r.ReadSingle()];
+        var spec = ModelState.ReadBackbone(r, corrupt);
         int scaleCount = r.ReadInt32();
         if (scaleCount is < 1 or > 64) throw corrupt($"scale count {scaleCount} is out of range");
         var scales = new double[scaleCount];
         for (int i = 0; i < scaleCount; i++) scales[i] = r.ReadDouble();
         float threshold = r.ReadSingle();
         string image = r.ReadString(), label = r.ReadString();
-        var c = new string[8];
-        for (int i = 0; i < c.Length; i++) c[i] = r.ReadString();
-        var columns = new MapColumnNames
-        {
-            Classes = c[0], Scores = c[1], Maps = c[2], Height = c[3], Width = c[4], Stride4Maps = c[5], Stride4Height = c[6], Stride4Width = c[7],
-        };
+        var columns = MapColumnNames.Read(r);
         int maxInputSide = version >= DigestsVersion ? r.ReadInt32() : CamExtractor.DefaultMaxInputSide;
         if (maxInputSide is < CamExtractor.MinMaxInputSide or > CamExtractor.MaxMaxInputSide) throw corrupt($"largest input side {maxInputSide} is out of range");
         float background = version >= DigestsVersion ? r.ReadSingle() : SeedPrediction.DefaultThreshold;
         if (!(background is >= 0 and <= 1)) throw corrupt($"background threshold {background} is out of range");
-        var spec = BackboneCatalog.Saved(backbone, block, layers, new InputNormalization(bgr, scale, mean, std));
         return new(names, spec, scales, threshold, image, label, columns, maxInputSide, background);
     }
 }

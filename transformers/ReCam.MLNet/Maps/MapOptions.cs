@@ -30,7 +30,10 @@ internal static class MapOptions
     }
 
     /// <summary>Runs a core validation; its <see cref="InvalidOptionException"/> becomes a parameter error naming the same field.</summary>
-    public static void CheckCore(IExceptionContext ectx, Action validate)
+    /// <param name="ectx">The estimator's exception context.</param>
+    /// <param name="validate">The core validation.</param>
+    /// <param name="fieldNames">Core option names whose Options field is named differently.</param>
+    public static void CheckCore(IExceptionContext ectx, Action validate, IReadOnlyDictionary<string, string>? fieldNames = null)
     {
         try
         {
@@ -38,7 +41,8 @@ internal static class MapOptions
         }
         catch (InvalidOptionException e)
         {
-            throw MLNetBridge.ParameterError(ectx, e.OptionName ?? "Options", e.Reason ?? e.Message);
+            string field = e.OptionName ?? "Options";
+            throw MLNetBridge.ParameterError(ectx, fieldNames?.GetValueOrDefault(field) ?? field, e.Reason ?? e.Message);
         }
     }
 

@@ -1,0 +1,217 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using ReCam.Imaging;
+using ReCam.Networks;
+using ReCam.Refinement;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ReCam.MLNet;
+
+/// <summary>
+/// The mask refiner (IRNet's inference, as the command line's make-sem-seg): for each row, the boundary map of the image
+/// (image + flip) from the fitted boundary network, the random walk of the row's seed maps over the affinities it implies,
+/// a background plane at <see cref="BackgroundThreshold"/>, argmax → a pseudo mask (columns in <see cref="PseudoMaskColumnNames"/>:
+/// 0 background, c + 1 class c). Reads the image column and the seed-map columns of the CAM or ReCAM transformer before it.
+/// Lazy, once per row; saves into ML.NET <c>.zip</c> models and loads in any process without registration. Dispose it to
+/// free native memory.
+/// </summary>
+/// <remarks>
+/// Saved layout: the main stream described by <see cref="RefinerModelInfo"/>, and the boundary network (backbone + edge
+/// layers) in the binary entry <c>BoundaryWeights</c>.
+/// </remarks>
+public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposable
+{
+    internal const string LoaderSignature = "ReCamMaskRefiner";
+
+    internal static readonly ModelFormat ModelFormat =
+        new("RECAMIRN", ModelState.DigestsVersion, ModelState.DigestsVersion, LoaderSignature, "ReCam mask refiner model");
+
+    internal const string WeightsEntry = "BoundaryWeights";
+
+    private readonly BoundaryNetwork _network;
+    private readonly Device _device;
+    private readonly object _gate = new();
+    private long _maskCount;
+    private int _disposed;
+
+    /// <summary>Takes ownership of <paramref name="network"/> and moves it to <paramref name="device"/>.</summary>
+    internal MaskRefinerTransformer(IHostEnvironment env, BoundaryNetwork network, RefinerModelInfo info, Device device)
+        : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(MaskRefinerTransformer)))
+    {
+        (_network, Info, _device) = (network, info, device);
+        network.to(device);
+        network.eval();
+    }
+
+    /// <summary>The class names of the seed maps it was fitted on; mask value c + 1 is class c.</summary>
+    public IReadOnlyList<string> ClassNames => Info.ClassNames;
+
+    /// <summary>The boundary network's backbone.</summary>
+    public string Backbone => Info.Backbone.Name;
+
+    /// <summary>
+    /// The background plane after the random walk, relative to the image's largest walked value: by default the automatic
+    /// threshold of the seed maps (the CAM or ReCAM transformer's <see cref="MapTransformerBase.BackgroundThreshold"/>).
+    /// </summary>
+    public float BackgroundThreshold => Info.BackgroundThreshold;
+
+    /// <summary>Affinity exponent β of the random walk.</summary>
+    public double Beta => Info.Beta;
+
+    /// <summary>Neighbourhood radius of the random walk, in stride-4 cells.</summary>
+    public int WalkRadius => Info.WalkRadius;
+
+    /// <summary>Random-walk steps.</summary>
+    public int WalkSteps => Info.WalkSteps;
+
+    /// <summary>The confident foreground and background thresholds the IR labels were made with at fit.</summary>
+    public (double Foreground, double Background) IrLabelThresholds => (Info.ConfidentForeground, Info.ConfidentBackground);
+
+    /// <summary>Name of the image column read.</summary>
+    public string ImageColumnName => Info.ImageColumnName;
+
+    /// <summary>Names of the seed-map columns read.</summary>
+    public MapColumnNames MapsColumns => Info.MapsColumns;
+
+    /// <summary>Names of the added columns.</summary>
+    public PseudoMaskColumnNames OutputColumns => Info.Columns;
+
+    /// <summary>The device the boundary network runs on.</summary>
+    public string Device => _device.ToString();
+
+    /// <summary>True once <see cref="Dispose()"/> has run.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    internal RefinerModelInfo Info { get; }
+
+    /// <summary>Number of pseudo masks computed so far (for tests of laziness).</summary>
+    internal long MasksMade => Interlocked.Read(ref _maskCount);
+
+    /// <summary>The pseudo mask of one image from its seed maps.</summary>
+    internal LabelMap Mask(RgbImage image, Cam.CamMaps maps)
+    {
+        float[] boundary;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            Interlocked.Increment(ref _maskCount);
+            boundary = _network.BoundaryMap(image, _device);
+        }
+        // The walk runs on the CPU outside the lock: rows of concurrent cursors overlap here.
+        return PseudoMask.FromSeedMaps(maps, boundary, Info.BackgroundThreshold, Info.Beta, Info.WalkSteps, Info.WalkRadius, Info.MapsExponent);
+    }
+
+    /// <summary>Frees the TorchSharp network. Outputs cannot be computed afterwards.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            lock (_gate) _network.Dispose();
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc />
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        Host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(ModelFormat.ToVersionInfo(GetType()));
+        Info.Write(ctx.Writer);
+        lock (_gate) new ModelStateWriter(ctx).WriteWeights(WeightsEntry, _network);
+    }
+
+    /// <summary>Rebuilds a transformer from a saved model (called by the loader in MLNetInternals/).</summary>
+    internal static MaskRefinerTransformer Load(ModelStateReader reader)
+    {
+        var env = reader.Environment;
+        var info = RefinerModelInfo.Read(reader.Reader, m => reader.Corrupt($"Damaged {ModelFormat.Description}: {m}."));
+        using var ch = env.Start("Loading " + ModelFormat.Description);
+        var device = MLNetBridge.SelectDevice(env, ch);
+        var network = BoundaryNetwork.Empty(info.Backbone);
+        try
+        {
+            reader.ReadWeights(WeightsEntry, network, ModelFormat.Description);
+            return new MaskRefinerTransformer(env, network, info, device);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return new Mapper(this, schema);
+    }
+
+    /// <summary>Creates the row mapper for a loaded transformer (the <c>SignatureLoadRowMapper</c> route).</summary>
+    internal IRowMapper CreateRowMapper(DataViewSchema schema) => MakeRowMapper(schema);
+
+    /// <summary>The mapper bound to one input schema: all getters of a cursor share one mask per row, made only when read.</summary>
+    private sealed class Mapper : MapperBase
+    {
+        private const int MaskColumn = 0, HeightColumn = 1, WidthColumn = 2;
+
+        private readonly MaskRefinerTransformer _owner;
+        private readonly SeedMapColumns _columns;
+
+        public Mapper(MaskRefinerTransformer parent, DataViewSchema inputSchema)
+            : base(parent.Host.Register("Mapper"), inputSchema, parent)
+        {
+            _owner = parent;
+            var info = parent.Info;
+            _columns = SeedMapInputs.Check(parent.Host, inputSchema, info.ImageColumnName, info.MapsColumns, info.ClassNames.Length);
+        }
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => _owner.Info.Columns.Build();
+
+        // The size needs only the maps' size columns (for a CAM transformer: the decoded image, no network pass).
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
+        {
+            var needed = new HashSet<int>();
+            if (activeOutput(MaskColumn)) needed.UnionWith(SeedMapRowReader.Dependencies(_columns));
+            if (activeOutput(HeightColumn) || activeOutput(WidthColumn)) needed.UnionWith([_columns.Height, _columns.Width]);
+            return needed.Contains;
+        }
+
+        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
+        {
+            ObjectDisposedException.ThrowIf(_owner.IsDisposed, _owner);
+            disposer = () => { };
+            var getters = new Delegate[3];
+            if (activeOutput(MaskColumn))
+            {
+                var reader = new SeedMapRowReader(input, _columns);
+                long position = -1;
+                LabelMap? mask = null;
+                getters[MaskColumn] = (ValueGetter<VBuffer<byte>>)((ref VBuffer<byte> dst) =>
+                {
+                    if (mask is null || position != input.Position)
+                    {
+                        var image = reader.Image();
+                        mask = _owner.Mask(image, reader.Maps(image));
+                        position = input.Position;
+                    }
+                    var editor = VBufferEditor.Create(ref dst, mask.Values.Length);
+                    mask.Values.CopyTo(editor.Values);
+                    dst = editor.Commit();
+                });
+            }
+            if (activeOutput(HeightColumn)) getters[HeightColumn] = input.GetGetter<int>(input.Schema[_columns.Height]);
+            if (activeOutput(WidthColumn)) getters[WidthColumn] = input.GetGetter<int>(input.Schema[_columns.Width]);
+            return getters;
+        }
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
+            throw new NotSupportedException("ReCam mappers create all getters of a row together (CreateGetters).");
+
+        protected override void SaveModel(ModelSaveContext ctx) => _owner.SaveModel(ctx);
+    }
+}
