@@ -1,5 +1,5 @@
-// ReCam.QuickStart.MLNet: the ML.NET pipeline LoadImages -> TrainClassActivationMaps -> ReactivateClassActivationMaps on
-// generated Fashion-MNIST scenes. Usage: dotnet run --project samples/ReCam.QuickStart.MLNet [-- WORK_FOLDER]
+// ReCam.QuickStart.MLNet: the ML.NET pipeline LoadImages -> TrainClassActivationMaps -> ReactivateClassActivationMaps ->
+// RefineMasks on generated Fashion-MNIST scenes. Usage: dotnet run --project samples/ReCam.QuickStart.MLNet [-- WORK_FOLDER]
 // (default ./work/mlnet-quickstart). Needs the Debian package dataset-fashion-mnist the first time (scene generation).
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -34,7 +34,8 @@ var rows = trainIds.Select(id => new SceneRow { ImagePath = dataset.ImagePath(id
 var ml = new MLContext(seed: 1);
 ml.Log += (_, e) =>
 {
-    if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info && e.Source.Contains("ClassActivationMap", StringComparison.Ordinal))
+    if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info &&
+        (e.Source.Contains("ClassActivationMap", StringComparison.Ordinal) || e.Source.Contains("MaskRefiner", StringComparison.Ordinal)))
         Console.WriteLine("  " + e.RawMessage);
 };
 // The label is a multi-hot Vector<Single, C>; C comes from the data, so the vector size is set in a schema definition.
@@ -49,8 +50,10 @@ var pipeline = ml.Transforms.LoadImages("Image", imageFolder: "", inputColumnNam
         ClassNames = classNames, Epochs = 5, BatchSize = 16, Crop = Size, // learning rates: the backbone's defaults
     }))
     // Appended after the CAM estimator, the re-activation trainer continues from the CAM model fitted just before it.
-    .Append(ml.Transforms.ReactivateClassActivationMaps(new ReactivatedClassActivationMapEstimator.Options { BatchSize = 16, Crop = Size }));
-Console.WriteLine($"Fitting CAM, then ReCAM, on {rows.Count} scenes ...");
+    .Append(ml.Transforms.ReactivateClassActivationMaps(new ReactivatedClassActivationMapEstimator.Options { BatchSize = 16, Crop = Size }))
+    // The mask refiner makes IR labels from the ReCAM maps, trains a boundary network on them, and turns maps into pseudo masks.
+    .Append(ml.Transforms.RefineMasks(new MaskRefinerEstimator.Options { BatchSize = 16, Crop = Size }));
+Console.WriteLine($"Fitting CAM, then ReCAM, then the mask refiner, on {rows.Count} scenes ...");
 var model = pipeline.Fit(train);
 
 // 3. Seed mIoU on the training images: maps from the output columns, masks from the scenes' PNGs.
@@ -78,6 +81,16 @@ foreach (string name in new[] { "Cam", "ReCam" })
                       $"{100 * result.DefaultConfusion.MeanIoU():F1} at {DefaultThreshold:F2}.");
 }
 
+// The pseudo masks against the same masks.
+var pseudoMasks = new ReCam.Evaluation.ConfusionMatrix(classNames.Length + 1);
+int row = 0;
+foreach (byte[] pseudoMask in output.GetColumn<byte[]>("PseudoMask"))
+{
+    var mask = PngLabelReader.Read(dataset.MaskPath(trainIds[row++]) ?? throw new FileNotFoundException($"No mask for {trainIds[row - 1]}"));
+    pseudoMasks.Add(mask.Values, pseudoMask);
+}
+Console.WriteLine($"Pseudo-mask mIoU ({row} training images): {100 * pseudoMasks.MeanIoU():F1}");
+
 // 4. Save, reload in a new MLContext, predict one validation image (not used for training).
 string zip = Path.Combine(work, "recam-pipeline.zip");
 ml.Model.Save(model, train.Schema, zip);
@@ -86,7 +99,6 @@ Console.WriteLine($"Saved {zip}");
 
 var ml2 = new MLContext(seed: 2);
 var loaded = ml2.Model.LoadReCamModel(zip, out _);
-float background = ((TransformerChain<ITransformer>)loaded).OfType<ReactivatedClassActivationMapTransformer>().Single().BackgroundThreshold;
 using var engine = ml2.Model.CreatePredictionEngine<SceneRow, ReCamPrediction>(loaded, inputSchemaDefinition: schema); // owns (disposes) the model
 string valId = dataset.ReadSplit("val")[0];
 // Its image-level label chooses the classes whose maps are made (as make_cam does); a row without a Label column lets the
@@ -96,20 +108,26 @@ var predicted = MapColumns.ToMaps(prediction.ReCamClasses, prediction.ReCam, pre
 var top = prediction.ReCamScores.Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(3).Select(x => $"{classNames[x.c]} {x.p:F2}");
 Console.WriteLine($"{valId}: maps for [{string.Join(", ", predicted.Keys.Select(k => classNames[k]))}]; classifier's top 3: {string.Join(", ", top)}");
 
-// 5. Overlay: per pixel the arg-max over [the background plane at the model's automatic threshold; ReCAM maps], in VOC
-// colours, half over the image.
-byte[] seeds = SeedPrediction.Predict(predicted, background);
-using var image = SKBitmap.Decode(dataset.ImagePath(valId));
-for (int y = 0; y < image.Height; y++)
+// 5. Overlays, in VOC colours, half over the image: the seeds (per pixel the arg-max over [the background plane at the ReCAM
+// model's automatic threshold; ReCAM maps]) and the pseudo mask.
+float background = ((TransformerChain<ITransformer>)loaded).OfType<ReactivatedClassActivationMapTransformer>().Single().BackgroundThreshold;
+WriteOverlay(SeedPrediction.Predict(predicted, background), "recam");
+WriteOverlay(prediction.PseudoMask, "pseudo-mask");
+
+void WriteOverlay(byte[] labels, string name)
 {
-    for (int x = 0; x < image.Width; x++)
+    using var image = SKBitmap.Decode(dataset.ImagePath(valId));
+    for (int y = 0; y < image.Height; y++)
     {
-        var p = image.GetPixel(x, y);
-        var (r, g, b) = VocPalette.Colors[seeds[y * image.Width + x]];
-        image.SetPixel(x, y, new SKColor((byte)((p.Red + r) / 2), (byte)((p.Green + g) / 2), (byte)((p.Blue + b) / 2)));
+        for (int x = 0; x < image.Width; x++)
+        {
+            var p = image.GetPixel(x, y);
+            var (r, g, b) = VocPalette.Colors[labels[y * image.Width + x]];
+            image.SetPixel(x, y, new SKColor((byte)((p.Red + r) / 2), (byte)((p.Green + g) / 2), (byte)((p.Blue + b) / 2)));
+        }
     }
+    string overlay = Path.Combine(work, $"{valId}-{name}-overlay.png");
+    using (var encoded = SKImage.FromBitmap(image).Encode(SKEncodedImageFormat.Png, 100))
+        File.WriteAllBytes(overlay, encoded.ToArray());
+    Console.WriteLine($"Overlay: {overlay}");
 }
-string overlay = Path.Combine(work, $"{valId}-recam-overlay.png");
-using (var encoded = SKImage.FromBitmap(image).Encode(SKEncodedImageFormat.Png, 100))
-    File.WriteAllBytes(overlay, encoded.ToArray());
-Console.WriteLine($"Overlay: {overlay}");

@@ -30,4 +30,7 @@ public sealed class ReCamPrediction
 
     /// <summary>Image width W.</summary>
     public int ReCamWidth { get; set; }
+
+    /// <summary>The pseudo mask, H×W values (0 background, c + 1 class c).</summary>
+    public byte[] PseudoMask { get; set; } = [];
 }

@@ -11,7 +11,7 @@ namespace ReCam.Cli.Commands;
 internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOptions ro, RefinementOptions fo)
 {
     public static readonly string[] KnownSteps =
-        ["make-scenes", TrainCamStep.Name, TrainReCamStep.Name, MakeCamStep.Name, MakeReCamStep.Name, EvalCamStep.Name, EvalReCamStep.Name, CamToIrLabelStep.Name, TrainIrnStep.Name, MakeSemSegStep.Name, EvalSemSegStep.Name];
+        ["make-scenes", TrainCamStep.Name, TrainReCamStep.Name, MakeCamStep.Name, MakeReCamStep.Name, EvalCamStep.Name, EvalReCamStep.Name, MakeAdvCamStep.Name, EvalAdvCamStep.Name, CamToIrLabelStep.Name, TrainIrnStep.Name, MakeSemSegStep.Name, EvalSemSegStep.Name];
 
     public IEnumerable<Command> All() =>
     [
@@ -44,6 +44,16 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
             (r, log, ct) => MakeReCamStep.Run(o.Settings(r), o.Extraction(r, ro.CombinationOf(r)), log, ct)),
         Step(EvalReCamStep.Name, "Seed mIoU of the ReCAMs (<work>/cams-recam) like eval-cam; writes <work>/metrics/eval-recam.json",
             c => AddEvaluation(c), (r, log, ct) => Console.WriteLine(EvalReCamStep.Run(o.Settings(r), o.Evaluation(r), log, ct).ToTable())),
+        Step(MakeAdvCamStep.Name, "Extract AdvCAMs (adversarial climbing per scale and class) on the ReCAM network (CAM without recam.ckpt); writes <work>/cams-advcam/<id>.npz",
+            c =>
+            {
+                AddExtraction(c);
+                ro.AddExtraction(c);
+                fo.AddAdvCam(c);
+            },
+            (r, log, ct) => MakeAdvCamStep.Run(o.Settings(r), o.Extraction(r, ro.CombinationOf(r)), fo.AdvCam(r), log, ct)),
+        Step(EvalAdvCamStep.Name, "Seed mIoU of the AdvCAMs (<work>/cams-advcam) like eval-cam; writes <work>/metrics/eval-advcam.json",
+            c => AddEvaluation(c), (r, log, ct) => Console.WriteLine(EvalAdvCamStep.Run(o.Settings(r), o.Evaluation(r), log, ct).ToTable())),
         Step(CamToIrLabelStep.Name, "IR labels: confident foreground/background from the seed maps, each refined by a dense CRF; writes <work>/ir_labels/<id>.png",
             c =>
             {
@@ -161,6 +171,7 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
         fo.AddSemSeg(cmd, withMaps: false);
         cmd.Options.Add(fo.IrnLearningRate);
         cmd.Options.Add(fo.IrnEpochs);
+        fo.AddAdvCam(cmd);
         cmd.SetAction((r, ct) => runner.Run("run", ct, (log, token) =>
         {
             var wanted = r.GetValue(steps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -196,6 +207,12 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
                         break;
                     case EvalReCamStep.Name:
                         Console.WriteLine(EvalReCamStep.Run(stepSettings, o.Evaluation(r), log, token).ToTable());
+                        break;
+                    case MakeAdvCamStep.Name:
+                        MakeAdvCamStep.Run(stepSettings, o.Extraction(r, ro.CombinationOf(r)), fo.AdvCam(r), log, token);
+                        break;
+                    case EvalAdvCamStep.Name:
+                        Console.WriteLine(EvalAdvCamStep.Run(stepSettings, o.Evaluation(r), log, token).ToTable());
                         break;
                     case CamToIrLabelStep.Name:
                         CamToIrLabelStep.Run(stepSettings, fo.IrLabel(r, ro.Preset), log, token);

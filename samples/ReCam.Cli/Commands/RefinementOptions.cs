@@ -29,6 +29,30 @@ internal sealed class RefinementOptions
     public Option<double?> IrnLearningRate { get; } = new("--irn-lr") { Description = "run: learning rate of train-irn (train-irn itself takes --lr). Default 0.1" };
     public Option<int?> IrnEpochs { get; } = new("--irn-epochs") { Description = "run: epochs of train-irn (train-irn itself takes --epochs)" };
 
+    public Option<int?> AdvIterations { get; } = new("--adv-iterations")
+    {
+        Description = $"make-advcam: climbing steps per scale and class, half at scale 0.5 (official {ReCam.Cam.AdvCamOptions.DefaultIterations}); cost grows linearly",
+    };
+    public Option<double?> AdvStepSize { get; } = new("--adv-step-size") { Description = "make-advcam: step size of the normalised gradient (official 0.08)" };
+    public Option<double?> AdvMaskCoefficient { get; } = new("--adv-mask-coefficient") { Description = "make-advcam: weight of the mask-restriction term (official 7)" };
+    public Option<double?> AdvMaskThreshold { get; } = new("--adv-mask-threshold") { Description = "make-advcam: restricted region = map above this fraction of its maximum (official 0.5)" };
+
+    /// <summary>Adds the make-advcam climbing options.</summary>
+    public void AddAdvCam(Command command)
+    {
+        foreach (var o in new Option[] { AdvIterations, AdvStepSize, AdvMaskCoefficient, AdvMaskThreshold }) command.Options.Add(o);
+    }
+
+    public ReCam.Cam.AdvCamOptions AdvCam(ParseResult r)
+    {
+        var d = new ReCam.Cam.AdvCamOptions();
+        return d with
+        {
+            Iterations = r.GetValue(AdvIterations) ?? d.Iterations, StepSize = r.GetValue(AdvStepSize) ?? d.StepSize,
+            MaskCoefficient = r.GetValue(AdvMaskCoefficient) ?? d.MaskCoefficient, MaskThreshold = r.GetValue(AdvMaskThreshold) ?? d.MaskThreshold,
+        };
+    }
+
     /// <summary>Adds the make-sem-seg options (and --maps unless <paramref name="withMaps"/> is false).</summary>
     public void AddSemSeg(Command command, bool withMaps = true)
     {

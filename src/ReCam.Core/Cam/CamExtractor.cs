@@ -40,6 +40,7 @@ public sealed class CamExtractor
     private readonly ResNet _backbone;
     private readonly Tensor _weight;
     private readonly InputNormalization _normalization;
+    private readonly AdvCamOptions? _climbing;
 
     /// <summary>Creates an extractor over <paramref name="network"/>'s backbone (which should be in eval mode).</summary>
     /// <param name="network">The CAM network; its backbone computes the features and its spec gives the input convention.</param>
@@ -47,8 +48,13 @@ public sealed class CamExtractor
     /// W1 and W2 for ReCAM (<see cref="WeightCombinations.Combine"/>).</param>
     /// <param name="scales">Scales; null = <see cref="DefaultScales"/>.</param>
     /// <param name="maxInputSide">Longest side of any image the backbone sees (see the remarks); at most <see cref="MaxMaxInputSide"/>.</param>
-    public CamExtractor(CamNetwork network, Tensor? classifierWeight = null, IReadOnlyList<double>? scales = null, int maxInputSide = DefaultMaxInputSide)
+    /// <param name="climbing">Null for CAMs; AdvCAM's settings to extract AdvCAMs (adversarial climbing per scale and class, far
+    /// slower: see <see cref="AdvCamOptions"/>).</param>
+    public CamExtractor(CamNetwork network, Tensor? classifierWeight = null, IReadOnlyList<double>? scales = null, int maxInputSide = DefaultMaxInputSide,
+        AdvCamOptions? climbing = null)
     {
+        climbing?.Validate();
+        _climbing = climbing;
         ArgumentNullException.ThrowIfNull(network);
         var weight = classifierWeight ?? network.ClassifierWeight;
         if (weight.dim() != 4 || weight.shape[1] != network.Backbone.OutputChannels)
@@ -109,12 +115,13 @@ public sealed class CamExtractor
         var strided = zeros(k, ch, cw, device: w.device);
         var highRes = zeros(k, height, width, device: w.device);
         double fit = ScaleFactorFor(width, height);
-        foreach (double scale in Scales.Select(s => s * fit))
+        foreach (double nominal in Scales)
         {
             // Each scale's tensors are freed before the next scale starts: peak memory is one scale's, not the sum.
             using var scaleScope = NewDisposeScope();
+            double scale = nominal * fit;
             var scaled = scale == 1.0 ? image : PilResize.Rescale(image, scale);
-            var cam = MergedCam(scaled, w).unsqueeze(0);
+            var cam = (_climbing is null ? MergedCam(scaled, w) : ClimbedCam(scaled, keys, _climbing.IterationsAt(nominal))).unsqueeze(0);
             strided.add_(nn.functional.interpolate(cam, [ch, cw], mode: InterpolationMode.Bilinear, align_corners: false)[0]);
             highRes.add_(nn.functional.interpolate(cam, [uh, uw], mode: InterpolationMode.Bilinear, align_corners: false)[0, .., ..height, ..width]);
         }
@@ -130,13 +137,28 @@ public sealed class CamExtractor
     }
 
     /// <summary>ReLU(W·F) of the image and of its flip, merged as A[0] + flip(A[1]): (K, h', w').</summary>
-    private Tensor MergedCam(RgbImage image, Tensor weight)
+    private Tensor Normalized(RgbImage image)
     {
         int pixels = image.Width * image.Height;
         var chw = new float[3 * pixels];
         _normalization.ToChw(image.Pixels, pixels, chw);
+        return tensor(chw, [1, 3, image.Height, image.Width]).to(_weight.device);
+    }
+
+    // AdvCAM: each class climbs its own copy of the image and its flip; the classes' summed maps stack like MergedCam's.
+    private Tensor ClimbedCam(RgbImage image, IReadOnlyList<long> keys, int iterations)
+    {
         using var scope = NewDisposeScope();
-        var x = tensor(chw, [1, 3, image.Height, image.Width]).to(_weight.device);
+        var x = Normalized(image);
+        var pair = cat([x, x.flip(3)], 0);
+        var maps = keys.Select(k => AdversarialClimbing.ClassMap(_backbone, _weight, pair, k, iterations, _climbing!).Map).ToArray();
+        return stack(maps).MoveToOuterDisposeScope();
+    }
+
+    private Tensor MergedCam(RgbImage image, Tensor weight)
+    {
+        using var scope = NewDisposeScope();
+        var x = Normalized(image);
         // The official code batches the image with its flip; one after the other gives the same maps with half the peak memory.
         var a = Cam(x, weight);
         using (var flipped = x.flip(3)) a.add_(Cam(flipped, weight).flip(3));

@@ -50,8 +50,7 @@ public sealed record WorkFolder(string Root)
     internal static string HowToMake(MapsSource source, string split) => source switch
     {
         MapsSource.ReCam => $"run {MakeReCamStep.Name} for split '{split}' first",
-        // No make-advcam yet: AdvCAM maps made elsewhere in the same .npz format can be placed there.
-        MapsSource.AdvCam => "this version has no make-advcam yet; put AdvCAM maps in the maps format (<id>.npz) there, or use --maps cam or recam",
+        MapsSource.AdvCam => $"run {MakeAdvCamStep.Name} for split '{split}' first",
         _ => $"run {MakeCamStep.Name} for split '{split}' first",
     };
 
