@@ -134,6 +134,6 @@ public sealed class CamToIrLabelStepTests : IDisposable
         Assert.False(File.Exists(CamToIrLabelStep.PathFor(work.IrLabels, id)));
 
         var advcam = Assert.Throws<DirectoryNotFoundException>(() => CamToIrLabelStep.Run(_settings, new IrLabelOptions { Maps = MapsSource.AdvCam }, new ListLogger()));
-        Assert.Contains("no make-advcam yet", advcam.Message);
+        Assert.Contains("run make-advcam", advcam.Message);
     }
 }
