@@ -35,13 +35,22 @@ internal static class BenchCommand
             Description = "Also extract one random image of each of these sides (comma-separated, for example 1000,2000,4000) and print each one's peak memory",
         };
         var maxInputSide = new Option<int>("--max-input-side") { DefaultValueFactory = _ => CamExtractor.DefaultMaxInputSide, Description = "Extraction's largest input side" };
+        var advImages = new Option<int>("--advcam-images")
+        {
+            DefaultValueFactory = _ => 1, Description = "Timed AdvCAM images (make-advcam; 0 = skip): each costs about a hundred CAM extractions per class",
+        };
+        var advIterations = new Option<int>("--adv-iterations")
+        {
+            DefaultValueFactory = _ => AdvCamOptions.DefaultIterations, Description = "AdvCAM climbing steps per scale and class (official 27)",
+        };
         var refinement = new Option<bool>("--refinement")
         {
             Description = "Measure the refinement instead: dense CRF, sparse random walk and the official dense walk, at VOC's 500x375",
         };
         var cmd = new Command("bench", "Measure training images/s, extraction images/s and peak memory on random data")
         {
-            backbone, size, batch, steps, images, classes, keys, threads, extractionOnly, neighbour, memorySizes, maxInputSide, refinement,
+            backbone, size, batch, steps, images, classes, keys, threads, extractionOnly, neighbour, memorySizes, maxInputSide, refinement, advImages,
+            advIterations,
         };
         cmd.SetAction((r, ct) => runner.Run("bench", ct, (log, token) =>
         {
@@ -66,12 +75,30 @@ internal static class BenchCommand
                 double trainReCam = TrainStepsPerSecond(net, head, b, s, c, r.GetValue(steps), token) * b;
                 Console.WriteLine($"train-cam step, batch {b}, crop {s}x{s}: {train:F2} images/s ({b / train:F2} s/step)");
                 Console.WriteLine($"train-recam step, batch {b}, crop {s}x{s}: {trainReCam:F2} images/s ({b / trainReCam:F2} s/step, {100 * (train / trainReCam - 1):+0;-0}% time per step vs train-cam)");
+                double trainIrn = BoundaryImagesPerSecond(spec, b, s - s % 4, r.GetValue(steps), token);
+                Console.WriteLine($"train-irn step, batch {b}, crop {s - s % 4}x{s - s % 4} (frozen backbone, edge layers, affinity loss): {trainIrn:F2} images/s");
             }
             net.eval();
             var extractor = new CamExtractor(net, maxInputSide: r.GetValue(maxInputSide));
             double extract = ExtractionImagesPerSecond(extractor, s, r.GetValue(keys), r.GetValue(images), token);
             long peak = PeakResidentBytes();
             Console.WriteLine($"make-cam / make-recam (same extractor), {s}x{s} image, 4 scales x 2 flips, {r.GetValue(keys)} classes: {extract:F2} images/s");
+            if (r.GetValue(advImages) > 0)
+            {
+                var climbing = new AdvCamOptions { Iterations = r.GetValue(advIterations) };
+                var adversarial = new CamExtractor(net, maxInputSide: r.GetValue(maxInputSide), climbing: climbing);
+                var watch = Stopwatch.StartNew(); // warmed up by the extraction above
+                var image = RandomImage(s);
+                var present = Enumerable.Range(0, r.GetValue(keys)).Select(k => (long)k).ToArray();
+                for (int i = 0; i < r.GetValue(advImages); i++)
+                {
+                    token.ThrowIfCancellationRequested();
+                    adversarial.Extract(image, present);
+                }
+                double adv = r.GetValue(advImages) / watch.Elapsed.TotalSeconds;
+                Console.WriteLine($"make-advcam, {s}x{s} image, 4 scales, {r.GetValue(keys)} classes, {climbing.Iterations} iterations (scale 0.5: {climbing.IterationsAt(0.5)}): " +
+                                  $"{adv:F3} images/s ({1 / adv:F1} s/image, {extract / adv:F0}x make-cam's time)");
+            }
             Console.WriteLine($"peak resident memory: {peak / (1024.0 * 1024.0):F0} MiB");
             foreach (int side in ParseSizes(r.GetValue(memorySizes)))
                 ExtractionPeakMemory(extractor, side, r.GetValue(keys), token);
@@ -106,6 +133,36 @@ internal static class BenchCommand
             optimizer.step();
         }
         return steps / watch.Elapsed.TotalSeconds;
+    }
+
+    // Boundary-network training on random images and IR labels (three values: background, a class, unsure), timed after one
+    // warm-up step through the progress reports.
+    private static double BoundaryImagesPerSecond(BackboneSpec spec, int batch, int crop, int steps, CancellationToken token)
+    {
+        var rng = new Random(3);
+        var samples = Enumerable.Range(0, batch * (steps + 1)).Select(i =>
+        {
+            var pixels = new byte[crop * crop * 3];
+            rng.NextBytes(pixels);
+            var label = new byte[crop * crop];
+            for (int p = 0; p < label.Length; p++) label[p] = (byte)((p % crop) / (crop / 4) switch { 0 => 0, 1 => 1, 2 => 255, _ => 0 });
+            return new BoundarySample($"random{i}", new RgbImage(crop, crop, pixels), new LabelMap(crop, crop, label));
+        }).ToList();
+        var (network, _) = BoundaryNetwork.Create(spec, null, seed: 0);
+        using var _ = network;
+        var options = new BoundaryTrainingOptions { Epochs = 1, BatchSize = batch, Crop = crop, Radius = Math.Min(BoundaryTrainingOptions.DefaultRadius, crop / 8) };
+        var clock = new Stopwatch();
+        var progress = new Progress(p =>
+        {
+            if (p.Step == 1) clock.Restart();
+        });
+        BoundaryTrainer.Train(network, samples, options, CPU, new TrainingHooks(progress, CancellationToken: token));
+        return batch * steps / clock.Elapsed.TotalSeconds;
+    }
+
+    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
     }
 
     private static IEnumerable<int> ParseSizes(string? text) =>

@@ -15,6 +15,11 @@ internal sealed class RefinementOptions
     {
         Description = "Confident-background threshold (official 0.10). Default: 0.10/0.21 x the maps' automatic threshold (threshold.json)",
     };
+    public Option<double?> CrfSxy { get; } = new("--crf-sxy")
+    {
+        Description = "cam-to-ir-label: position standard deviation, in pixels, of the dense CRF's appearance kernel (official 50, set for VOC's 500-px images)",
+    };
+    public Option<double?> CrfSrgb { get; } = new("--crf-srgb") { Description = "cam-to-ir-label: colour standard deviation of the dense CRF's appearance kernel (official 5)" };
     public Option<string> Preset { get; } = new("--preset")
     {
         Description = "default: thresholds relative to the maps' automatic threshold; official: the official VOC values", DefaultValueFactory = _ => "default",
@@ -73,7 +78,7 @@ internal sealed class RefinementOptions
     /// <summary>Adds the IR-label options; <paramref name="withPreset"/> false when the command has a --preset already (run).</summary>
     public void AddIrLabel(Command command, bool withPreset = true)
     {
-        foreach (var o in new Option[] { Maps, ForegroundThreshold, BackgroundThreshold }) command.Options.Add(o);
+        foreach (var o in new Option[] { Maps, ForegroundThreshold, BackgroundThreshold, CrfSxy, CrfSrgb }) command.Options.Add(o);
         if (withPreset) command.Options.Add(Preset);
     }
 
@@ -91,6 +96,10 @@ internal sealed class RefinementOptions
             Maps = MapsOf(r),
             ForegroundThreshold = r.GetValue(ForegroundThreshold) ?? preset.ForegroundThreshold,
             BackgroundThreshold = r.GetValue(BackgroundThreshold) ?? preset.BackgroundThreshold,
+            Crf = preset.Crf with
+            {
+                BilateralSxy = r.GetValue(CrfSxy) ?? preset.Crf.BilateralSxy, BilateralSrgb = r.GetValue(CrfSrgb) ?? preset.Crf.BilateralSrgb,
+            },
         };
     }
 

@@ -44,7 +44,7 @@ public static class MakeCamStep
         int written = MapsExtraction.WriteAll(extractor, todo, folder, new Progress(p =>
         {
             if (p.Done % 50 == 0 || p.Done == p.Total)
-                logger.LogInformation("{Step}: {Done}/{Todo} images, {Ips:F1} images/s", step, p.Done, p.Total, p.ImagesPerSecond);
+                logger.LogInformation("{Step}: {Done}/{Todo} images, {Ips:F2} images/s", step, p.Done, p.Total, p.ImagesPerSecond);
         }), cancellationToken);
         RecordThreshold(step, view, folder, logger, cancellationToken);
         return written;

@@ -131,6 +131,15 @@ public sealed class MaskRefinerTests(CamModelFixture fixture)
     }
 
     [Fact]
+    public void ACancelledFitStopsBeforeTraining()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            fixture.RefinerEstimator(fixture.Ml, o => o.CancellationToken = cancelled.Token).Fit(fixture.Model.Transform(fixture.Data)));
+    }
+
+    [Fact]
     public void AlteredBoundaryWeightsAreRefusedNamingTheEntry()
     {
         string zip = Path.Combine(Path.GetTempPath(), $"recam-refiner-{Guid.NewGuid():N}.zip");
