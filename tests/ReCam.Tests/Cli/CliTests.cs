@@ -17,18 +17,30 @@ public class CliTests(TinyScenes data)
     [InlineData("make-recam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --checkpoint --weights-combination --preset")]
     [InlineData("eval-recam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --threshold")]
     [InlineData("run", "--steps --voc --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device")]
-    [InlineData("cam-to-ir-label", "--voc --classes --labels --work --split --seed --threads --device --crop --batch --epochs --maps --fg-threshold --bg-threshold --preset --shard")]
+    [InlineData("cam-to-ir-label", "--voc --classes --labels --work --split --seed --threads --device --crop --batch --epochs --maps --fg-threshold --bg-threshold --crf-sxy --crf-srgb --preset --shard")]
+    [InlineData("make-advcam", "--voc --classes --labels --work --split --seed --threads --device --crop --batch --epochs --checkpoint --scales --max-input-side --shard --weights-combination --adv-iterations --adv-step-size --adv-mask-coefficient --adv-mask-threshold")]
+    [InlineData("eval-advcam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --threshold")]
     [InlineData("train-irn", "--voc --classes --labels --work --split --seed --threads --device --crop --batch --epochs --lr --backbone --weights")]
     [InlineData("make-sem-seg", "--voc --classes --labels --work --split --seed --threads --device --crop --batch --epochs --maps --sem-seg-threshold --beta --walk-steps --checkpoint --shard")]
     [InlineData("eval-sem-seg", "--voc --classes --labels --work --split --seed --threads --device --crop --batch --epochs")]
     [InlineData("make-scenes", "--voc --count --size --seed")]
     [InlineData("quickstart", "--work --count --size --epochs")]
-    [InlineData("bench", "--backbone --size --batch --steps --images --refinement")]
+    [InlineData("bench", "--backbone --size --batch --steps --images --refinement --advcam-images --adv-iterations")]
     public void EveryCommandDocumentsItsOptions(string command, string options)
     {
         var (code, output) = Recam(command, "--help");
         Assert.Equal(0, code);
         foreach (string option in options.Split(' ')) Assert.Contains(option + " ", output);
+    }
+
+    [Fact]
+    public void BenchPrintsEveryMeasurementOnTinyInputs()
+    {
+        var (code, output) = Recam("bench", "--size", "32", "--batch", "2", "--steps", "1", "--images", "1", "--classes", "3", "--keys", "1",
+            "--advcam-images", "1", "--adv-iterations", "1");
+        Assert.True(code == 0, output);
+        foreach (string line in new[] { "train-cam step", "train-recam step", "train-irn step", "make-cam / make-recam", "make-advcam", "peak resident memory" })
+            Assert.Contains(line, output);
     }
 
     [Fact]
