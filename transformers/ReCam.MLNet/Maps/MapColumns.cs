@@ -42,12 +42,16 @@ public static class MapColumns
     /// An estimator's output schema shape: <paramref name="input"/> plus the columns <see cref="Build"/> gives (a schema shape
     /// carries no vector sizes, so the class count does not matter here).
     /// </summary>
-    internal static SchemaShape OutputShape(SchemaShape input, MapColumnNames names, IReadOnlyList<string>? classNames)
+    internal static SchemaShape OutputShape(SchemaShape input, MapColumnNames names, IReadOnlyList<string>? classNames) =>
+        WithAdded(input, Build(names, classNames ?? ["class0"]));
+
+    /// <summary><paramref name="input"/> with <paramref name="added"/> columns (replacing any of the same name), as an estimator promises them.</summary>
+    internal static SchemaShape WithAdded(SchemaShape input, IEnumerable<DataViewSchema.DetachedColumn> added)
     {
-        var added = new DataViewSchema.Builder();
-        foreach (var column in Build(names, classNames ?? ["class0"])) added.AddColumn(column.Name, column.Type, column.Annotations);
+        var builder = new DataViewSchema.Builder();
+        foreach (var column in added) builder.AddColumn(column.Name, column.Type, column.Annotations);
         var columns = input.ToDictionary(c => c.Name);
-        foreach (var column in MLNetBridge.ShapeOf(added.ToSchema())) columns[column.Name] = column;
+        foreach (var column in MLNetBridge.ShapeOf(builder.ToSchema())) columns[column.Name] = column;
         return new SchemaShape(columns.Values);
     }
 

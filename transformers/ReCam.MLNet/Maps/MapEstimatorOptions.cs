@@ -84,7 +84,7 @@ public abstract class MapEstimatorOptions
     /// <summary>The checks of the shared options that are ML.NET's own: non-empty column names, distinct output names, thread count.</summary>
     internal void CheckShared(IExceptionContext ectx)
     {
-        if (NumberOfThreads is < 1 or > 256) throw MLNetBridge.ParameterError(ectx, nameof(NumberOfThreads), $"must be between 1 and 256 (got {NumberOfThreads})");
+        MapOptions.CheckThreads(ectx, NumberOfThreads);
         MapOptions.CheckColumns(ectx, (nameof(OutputColumnName), OutputColumnName), (nameof(ImageColumnName), ImageColumnName),
             (nameof(LabelColumnName), LabelColumnName));
         var all = EffectiveOutputColumns.All;

@@ -17,6 +17,12 @@ internal static class MapOptions
             if (string.IsNullOrWhiteSpace(value)) throw MLNetBridge.ParameterError(ectx, field, "must not be empty");
     }
 
+    /// <summary>The torch thread count of an Options, when set, is between 1 and 256.</summary>
+    public static void CheckThreads(IExceptionContext ectx, int? threads)
+    {
+        if (threads is < 1 or > 256) throw MLNetBridge.ParameterError(ectx, "NumberOfThreads", $"must be between 1 and 256 (got {threads})");
+    }
+
     public static void CheckBackbone(IExceptionContext ectx, string field, string name)
     {
         try

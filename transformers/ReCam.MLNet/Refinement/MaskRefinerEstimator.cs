@@ -178,11 +178,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         SeedMapInputs.Check(_host, inputSchema, _options.ImageColumnName, _options.EffectiveMapsColumns);
-        var added = new Microsoft.ML.DataViewSchema.Builder();
-        foreach (var column in OutputColumns.Build()) added.AddColumn(column.Name, column.Type, column.Annotations);
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        foreach (var column in MLNetBridge.ShapeOf(added.ToSchema())) columns[column.Name] = column;
-        return new SchemaShape(columns.Values);
+        return MapColumns.WithAdded(inputSchema, OutputColumns.Build());
     }
 
     /// <summary>Derives the IR labels, trains the boundary network and returns the transformer.</summary>
@@ -309,7 +305,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
     private void CheckOptions()
     {
         var o = _options;
-        if (o.NumberOfThreads is < 1 or > 256) throw MLNetBridge.ParameterError(_host, nameof(o.NumberOfThreads), $"must be between 1 and 256 (got {o.NumberOfThreads})");
+        MapOptions.CheckThreads(_host, o.NumberOfThreads);
         MapOptions.CheckColumns(_host, (nameof(o.OutputColumnName), o.OutputColumnName), (nameof(o.ImageColumnName), o.ImageColumnName),
             (nameof(o.MapsColumnName), o.MapsColumnName));
         var outputs = o.EffectiveOutputColumns.All;
