@@ -57,11 +57,12 @@ public static class BackboneCatalog
     /// <summary>
     /// Builds the backbone and loads its weights: from <paramref name="weightsPath"/> if given
     /// (.onnx for the CNTK ResNet-18, otherwise a PyTorch state dict .pth), else the bundled weights,
-    /// else leaves it randomly initialised (the return value says which).
+    /// else leaves it randomly initialised (the return value says which). With <paramref name="dilatedOutputStride"/> the
+    /// network is <see cref="ResNet.Dilated"/> at that output stride (the weights are the same).
     /// </summary>
-    internal static (ResNet Network, string WeightsSource) Create(BackboneSpec spec, string? weightsPath)
+    internal static (ResNet Network, string WeightsSource) Create(BackboneSpec spec, string? weightsPath, int? dilatedOutputStride = null)
     {
-        var net = new ResNet(spec.Block, spec.Layers);
+        var net = dilatedOutputStride is { } os ? ResNet.Dilated(spec.Block, spec.Layers, os) : new ResNet(spec.Block, spec.Layers);
         try
         {
             if (weightsPath is not null)

@@ -35,7 +35,26 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     /// <param name="block">Block type.</param>
     /// <param name="layers">Blocks per stage, for example [2, 2, 2, 2] for torchvision ResNet-18.</param>
     /// <param name="lastStride">Stride of layer4: 1 for ReCAM (output stride 16), 2 for the classic ResNet.</param>
-    public ResNet(ResNetBlock block, IReadOnlyList<int> layers, int lastStride = 1) : base(nameof(ResNet))
+    public ResNet(ResNetBlock block, IReadOnlyList<int> layers, int lastStride = 1) : this(block, layers, lastStride, 1, 1)
+    {
+    }
+
+    /// <summary>
+    /// A ResNet whose last stages trade their stride for dilation, as torchvision's <c>replace_stride_with_dilation</c> (the
+    /// first block of a dilated stage keeps the previous dilation): output stride 16 dilates layer4 (2); output stride 8
+    /// dilates layer3 (2) and layer4 (4), DeepLab's backbone. Same module names and weights as the plain network.
+    /// </summary>
+    /// <param name="block">Block type.</param>
+    /// <param name="layers">Blocks per stage.</param>
+    /// <param name="outputStride">8 or 16.</param>
+    public static ResNet Dilated(ResNetBlock block, IReadOnlyList<int> layers, int outputStride) => outputStride switch
+    {
+        8 => new ResNet(block, layers, 1, 2, 4),
+        16 => new ResNet(block, layers, 1, 1, 2),
+        _ => throw new ArgumentOutOfRangeException(nameof(outputStride), outputStride, "A dilated ResNet has output stride 8 or 16."),
+    };
+
+    private ResNet(ResNetBlock block, IReadOnlyList<int> layers, int lastStride, int layer3Dilation, int layer4Dilation) : base(nameof(ResNet))
     {
         if (layers.Count != 4 || layers.Any(n => n < 1))
             throw new ArgumentException($"A ResNet needs four positive block counts, got [{string.Join(", ", layers)}].", nameof(layers));
@@ -50,8 +69,8 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
             maxpool = nn.MaxPool2d(3, stride: 2, padding: 1);
             layer1 = MakeLayer(block, ref inPlanes, 64, layers[0], 1, expansion);
             layer2 = MakeLayer(block, ref inPlanes, 128, layers[1], 2, expansion);
-            layer3 = MakeLayer(block, ref inPlanes, 256, layers[2], 2, expansion);
-            layer4 = MakeLayer(block, ref inPlanes, 512, layers[3], lastStride, expansion);
+            layer3 = MakeLayer(block, ref inPlanes, 256, layers[2], layer3Dilation > 1 ? 1 : 2, expansion, 1, layer3Dilation);
+            layer4 = MakeLayer(block, ref inPlanes, 512, layers[3], layer4Dilation > 1 ? 1 : lastStride, expansion, layer3Dilation, layer4Dilation);
         }
         OutputChannels = (int)inPlanes;
         RegisterComponents();
@@ -69,7 +88,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     /// <summary>The stem (conv1 and bn1), which the CAM networks keep frozen.</summary>
     public IEnumerable<Parameter> StemParameters() => conv1.parameters().Concat(bn1.parameters());
 
-    /// <summary>The final feature map at output stride 16: (B, OutputChannels, ceil(H/16), ceil(W/16)).</summary>
+    /// <summary>The final feature map: (B, OutputChannels, ceil(H/16), ceil(W/16)) at output stride 16 (ceil(H/8), ... at 8).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -107,15 +126,16 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
         return new[] { x1, x2, x3, x4, x5 }.Select(t => t.MoveToOuterDisposeScope()).ToArray();
     }
 
-    private static Sequential MakeLayer(ResNetBlock block, ref long inPlanes, long planes, int blocks, long stride, int expansion)
+    private static Sequential MakeLayer(ResNetBlock block, ref long inPlanes, long planes, int blocks, long stride, int expansion,
+        long firstDilation = 1, long dilation = 1)
     {
         var modules = new List<(string, nn.Module<Tensor, Tensor>)>();
         for (int i = 0; i < blocks; i++)
         {
-            long s = i == 0 ? stride : 1;
+            long s = i == 0 ? stride : 1, d = i == 0 ? firstDilation : dilation;
             nn.Module<Tensor, Tensor> m = block == ResNetBlock.Basic
-                ? new BasicBlock(inPlanes, planes, s)
-                : new Bottleneck(inPlanes, planes, s);
+                ? new BasicBlock(inPlanes, planes, s, d)
+                : new Bottleneck(inPlanes, planes, s, d);
             modules.Add((i.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
             inPlanes = planes * expansion;
         }

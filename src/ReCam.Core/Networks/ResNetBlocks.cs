@@ -18,11 +18,16 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE1006
 
     /// <summary>Creates a block from <paramref name="inPlanes"/> to <paramref name="planes"/> channels.</summary>
-    public BasicBlock(long inPlanes, long planes, long stride) : base(nameof(BasicBlock))
+    /// <param name="inPlanes">Input channels.</param>
+    /// <param name="planes">Output channels.</param>
+    /// <param name="stride">Stride of the first convolution.</param>
+    /// <param name="dilation">Dilation (and padding) of both 3x3 convolutions; torchvision refuses dilation in basic blocks,
+    /// DeepLab on a ResNet-18 needs it, and the weights do not depend on it.</param>
+    public BasicBlock(long inPlanes, long planes, long stride, long dilation = 1) : base(nameof(BasicBlock))
     {
-        conv1 = nn.Conv2d(inPlanes, planes, 3, stride: stride, padding: 1, bias: false);
+        conv1 = nn.Conv2d(inPlanes, planes, 3, stride: stride, padding: dilation, dilation: dilation, bias: false);
         bn1 = new FixedBatchNorm2d(planes);
-        conv2 = nn.Conv2d(planes, planes, 3, stride: 1, padding: 1, bias: false);
+        conv2 = nn.Conv2d(planes, planes, 3, stride: 1, padding: dilation, dilation: dilation, bias: false);
         bn2 = new FixedBatchNorm2d(planes);
         downsample = ResNetLayers.Downsample(inPlanes, planes * Expansion, stride);
         RegisterComponents();
@@ -55,11 +60,15 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE1006
 
     /// <summary>Creates a block from <paramref name="inPlanes"/> channels with width <paramref name="planes"/>.</summary>
-    public Bottleneck(long inPlanes, long planes, long stride) : base(nameof(Bottleneck))
+    /// <param name="inPlanes">Input channels.</param>
+    /// <param name="planes">Width; the output has 4x as many channels.</param>
+    /// <param name="stride">Stride of the 3x3 convolution.</param>
+    /// <param name="dilation">Dilation (and padding) of the 3x3 convolution, as torchvision's.</param>
+    public Bottleneck(long inPlanes, long planes, long stride, long dilation = 1) : base(nameof(Bottleneck))
     {
         conv1 = nn.Conv2d(inPlanes, planes, 1, bias: false);
         bn1 = new FixedBatchNorm2d(planes);
-        conv2 = nn.Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false);
+        conv2 = nn.Conv2d(planes, planes, 3, stride: stride, padding: dilation, dilation: dilation, bias: false);
         bn2 = new FixedBatchNorm2d(planes);
         conv3 = nn.Conv2d(planes, planes * Expansion, 1, bias: false);
         bn3 = new FixedBatchNorm2d(planes * Expansion);
