@@ -6,7 +6,8 @@ namespace ReCam.Imaging;
 
 /// <summary>
 /// Writes label maps as 8-bit PNG files: indexed colour (colour type 3) with a palette, as VOC's
-/// <c>SegmentationClass</c> masks are stored, or plain greyscale (colour type 0). Files are written atomically.
+/// <c>SegmentationClass</c> masks are stored, or plain greyscale (colour type 0); and RGB images (colour type 2), such as
+/// mask overlays. Files are written atomically.
 /// </summary>
 public static class PalettePngWriter
 {
@@ -33,8 +34,34 @@ public static class PalettePngWriter
         var plte = new byte[palette.Count * 3];
         for (int i = 0; i < palette.Count; i++)
             (plte[3 * i], plte[3 * i + 1], plte[3 * i + 2]) = palette[i];
-        byte[] png = Encode(map, colourType: 3, plte);
+        byte[] png = Encode(map.Width, map.Height, map.Values, 1, colourType: 3, plte);
         AtomicFile.WriteAllBytes(path, png);
+    }
+
+    /// <summary>Writes <paramref name="image"/> as an 8-bit RGB PNG.</summary>
+    /// <param name="path">Destination file (written atomically).</param>
+    /// <param name="image">The image.</param>
+    public static void WriteRgb(string path, RgbImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        AtomicFile.WriteAllBytes(path, EncodeRgb(image));
+    }
+
+    /// <summary>The PNG encoding of <paramref name="image"/> (8-bit RGB), for callers that send it rather than store it.</summary>
+    public static byte[] EncodeRgb(RgbImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return Encode(image.Width, image.Height, image.Pixels, 3, colourType: 2, palette: null);
+    }
+
+    /// <summary>The PNG encoding of <paramref name="map"/> with the VOC palette, for callers that send it rather than store it.</summary>
+    public static byte[] EncodePalette(LabelMap map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        CheckMap(map);
+        var plte = new byte[256 * 3];
+        for (int i = 0; i < 256; i++) (plte[3 * i], plte[3 * i + 1], plte[3 * i + 2]) = VocPalette.Colors[i];
+        return Encode(map.Width, map.Height, map.Values, 1, colourType: 3, plte);
     }
 
     /// <summary>Writes <paramref name="map"/> as an 8-bit greyscale PNG (pixel value = label value).</summary>
@@ -45,7 +72,7 @@ public static class PalettePngWriter
     {
         ArgumentNullException.ThrowIfNull(map);
         CheckMap(map);
-        AtomicFile.WriteAllBytes(path, Encode(map, colourType: 0, palette: null));
+        AtomicFile.WriteAllBytes(path, Encode(map.Width, map.Height, map.Values, 1, colourType: 0, palette: null));
     }
 
     private static void CheckMap(LabelMap map)
@@ -57,32 +84,33 @@ public static class PalettePngWriter
                 $"The label map has {map.Values.Length} values for {map.Width}x{map.Height} pixels.", nameof(map));
     }
 
-    private static byte[] Encode(LabelMap map, byte colourType, byte[]? palette)
+    private static byte[] Encode(int width, int height, byte[] values, int channels, byte colourType, byte[]? palette)
     {
         using var output = new MemoryStream();
         output.Write(Signature);
         var ihdr = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(0), map.Width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), map.Height);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(0), width);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
         ihdr[8] = 8;            // bit depth
-        ihdr[9] = colourType;   // 0 = greyscale, 3 = indexed
+        ihdr[9] = colourType;   // 0 = greyscale, 2 = RGB, 3 = indexed
         // compression, filter and interlace methods: 0, 0, 0 (no interlacing)
         WriteChunk(output, "IHDR", ihdr);
         if (palette is not null) WriteChunk(output, "PLTE", palette);
-        WriteChunk(output, "IDAT", Deflate(map));
+        WriteChunk(output, "IDAT", Deflate(width, height, values, channels));
         WriteChunk(output, "IEND", []);
         return output.ToArray();
     }
 
-    private static byte[] Deflate(LabelMap map)
+    private static byte[] Deflate(int width, int height, byte[] values, int channels)
     {
         using var compressed = new MemoryStream();
         using (var zlib = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
         {
-            var row = new byte[map.Width + 1]; // filter byte 0 (None) then the row's values
-            for (int y = 0; y < map.Height; y++)
+            int stride = width * channels;
+            var row = new byte[stride + 1]; // filter byte 0 (None) then the row's values
+            for (int y = 0; y < height; y++)
             {
-                map.Values.AsSpan(y * map.Width, map.Width).CopyTo(row.AsSpan(1));
+                values.AsSpan(y * stride, stride).CopyTo(row.AsSpan(1));
                 zlib.Write(row);
             }
         }

@@ -31,6 +31,16 @@ public sealed record DenseCrfOptions
     /// <summary>Mean-field iterations.</summary>
     public int Iterations { get; init; } = 10;
 
+    /// <summary>
+    /// The segmentation network's post-processing (kazuto1011/deeplab-pytorch's VOC config, used by the paper's final
+    /// numbers): smoothness kernel sxy 1, weight 3; appearance kernel sxy 67, srgb 3, weight 4; 10 iterations; the unary
+    /// comes from the network's probabilities, so <see cref="LabelConfidence"/> is unused.
+    /// </summary>
+    public static DenseCrfOptions DeepLabPostProcessing { get; } = new()
+    {
+        GaussianSxy = 1, GaussianWeight = 3, BilateralSxy = 67, BilateralSrgb = 3, BilateralWeight = 4, Iterations = 10,
+    };
+
     /// <summary>Throws <see cref="InvalidOptionException"/> naming the first value out of range.</summary>
     public void Validate()
     {

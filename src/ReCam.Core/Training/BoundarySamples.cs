@@ -60,32 +60,8 @@ internal sealed class BoundarySamples : ISampleSource
             throw new InvalidDataException($"IR label '{(sample.IrLabel is null ? sample.IrLabelPath : sample.Id)}' is {label.Width}x{label.Height} but image '{(sample.Image is null ? sample.ImagePath : sample.Id)}' is {rgb.Width}x{rgb.Height}.");
 
         double scale = _scaleMin + random.NextDouble() * (_scaleMax - _scaleMin);
-        var scaledImage = PilResize.Rescale(rgb, scale);
-        var scaledLabel = PilResize.RescaleNearest(label, scale);
         bool flip = random.NextDouble() < 0.5;
-        int w = scaledImage.Width, h = scaledImage.Height;
-        var (containerTop, imageTop) = ClassificationAugmentation.RandomCropAxis(h, Crop, random);
-        var (containerLeft, imageLeft) = ClassificationAugmentation.RandomCropAxis(w, Crop, random);
-
-        var chw = new float[3 * w * h];
-        _normalization.ToChw(scaledImage.Pixels, w * h, chw);
-        int plane = Crop * Crop;
-        image[..(3 * plane)].Clear();
-        var cropLabel = new byte[plane];
-        Array.Fill(cropLabel, (byte)255);
-        int rows = Math.Min(Crop, h), cols = Math.Min(Crop, w);
-        for (int y = 0; y < rows; y++)
-        {
-            int sy = imageTop + y, dy = containerTop + y;
-            for (int x = 0; x < cols; x++)
-            {
-                int sx = imageLeft + x;
-                if (flip) sx = w - 1 - sx;
-                int dx = containerLeft + x;
-                for (int c = 0; c < 3; c++) image[c * plane + dy * Crop + dx] = chw[c * w * h + sy * w + sx];
-                cropLabel[dy * Crop + dx] = scaledLabel.Values[sy * w + sx];
-            }
-        }
+        var cropLabel = JointCrop.Write(rgb, label, scale, flip, Crop, random, _normalization, image);
         var reduced = PilResize.Nearest(new LabelMap(Crop, Crop, cropLabel), Crop / 4, Crop / 4);
         for (int i = 0; i < reduced.Values.Length; i++) target[i] = reduced.Values[i];
     }

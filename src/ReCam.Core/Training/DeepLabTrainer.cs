@@ -1,0 +1,76 @@
+using ReCam.Networks;
+using static TorchSharp.torch;
+
+namespace ReCam.Training;
+
+/// <summary>
+/// train-deeplab: fits a <see cref="DeepLabNetwork"/> to masks with pixel-wise cross-entropy (255 ignored), the logits
+/// upsampled to the crop (bilinear) rather than the masks shrunk to the logits as the reference does: at our small crops
+/// the output-stride grid is too coarse to carry thin objects.
+/// </summary>
+public static class DeepLabTrainer
+{
+    /// <summary>The mask value that takes no part in the loss.</summary>
+    public const int IgnoreLabel = 255;
+
+    /// <summary>Trains <paramref name="network"/> in place.</summary>
+    /// <exception cref="InvalidOptionException">An option is invalid.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="InvalidDataException">A mask does not fit its image or has a value above the class count.</exception>
+    public static void Train(DeepLabNetwork network, IReadOnlyList<SegmentationSample> samples, DeepLabTrainingOptions options, Device device,
+        TrainingHooks? hooks = null)
+    {
+        options.Validate();
+        var source = new SegmentationSamples(samples, options.Crop, options.RandomScales, network.LabelCount, network.Spec.Normalization);
+        var loop = new TrainingLoop(source, options.BatchSize, options.EpochsFor(samples.Count), options.Seed, device);
+        using var step = new DeepLabTrainingStep(network, options);
+        try
+        {
+            loop.Run((images, labels, t) => step.Run(images, labels, t, loop.TotalSteps), hooks ?? new TrainingHooks(), step.Optimizer);
+        }
+        finally
+        {
+            network.eval();
+        }
+    }
+}
+
+/// <summary>One train-deeplab step: full-resolution logits, cross-entropy over the labelled pixels, backward, the SGD update.</summary>
+internal sealed class DeepLabTrainingStep : IDisposable
+{
+    private readonly DeepLabNetwork _network;
+
+    public DeepLabTrainingStep(DeepLabNetwork network, DeepLabTrainingOptions options)
+    {
+        _network = network;
+        network.train();
+        Optimizer = new PolyOptimizer(
+            [(network.BackboneParameters(), options.LearningRate), (network.HeadParameters(), options.LearningRate * options.HeadRateMultiplier)], options);
+    }
+
+    public PolyOptimizer Optimizer { get; }
+
+    public StepMetrics Run(Tensor images, Tensor labels, long step, long totalSteps)
+    {
+        double rate = Optimizer.Prepare(step, totalSteps);
+        var loss = Loss(_network.FullResolutionLogits(images), labels);
+        float value = loss.item<float>();
+        if (!float.IsFinite(value))
+            throw new TrainingDivergedException($"train-deeplab diverged at step {step + 1} of {totalSteps} (loss {value}); lower the learning rate (--lr).");
+        loss.backward();
+        Optimizer.Step();
+        return new StepMetrics(value, rate);
+    }
+
+    /// <summary>Mean cross-entropy over the pixels whose label is not 255; 0 (with gradient) when a batch has none.</summary>
+    internal static Tensor Loss(Tensor logits, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var target = labels.to_type(ScalarType.Int64);
+        var sum = nn.functional.cross_entropy(logits, target, ignore_index: DeepLabTrainer.IgnoreLabel, reduction: nn.Reduction.Sum);
+        var valid = target.ne(DeepLabTrainer.IgnoreLabel).sum().clamp_min(1).to_type(logits.dtype);
+        return (sum / valid).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() => Optimizer.Dispose();
+}
