@@ -60,6 +60,9 @@ public sealed record WorkFolder(string Root)
     /// <summary>Per-image pseudo masks written by make-sem-seg (<c>&lt;id&gt;.png</c>, VOC palette: 0 background, c+1 class c).</summary>
     public string PseudoMasks => Path.Combine(Root, "pseudo_masks");
 
+    /// <summary>Masks predicted by eval-deeplab (<c>&lt;id&gt;.png</c>, VOC palette); <c>deeplab_masks_crf</c> with CRF post-processing.</summary>
+    public string DeepLabMasks(bool crf) => Path.Combine(Root, crf ? "deeplab_masks_crf" : "deeplab_masks");
+
     /// <summary>Metrics files (<c>&lt;step&gt;.json</c>).</summary>
     public string Metrics => Path.Combine(Root, "metrics");
 
