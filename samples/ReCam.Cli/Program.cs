@@ -24,7 +24,9 @@ var recamOptions = new ReCamOptions(options);
 var root = new RootCommand(
     "recam: weakly-supervised semantic segmentation with ReCAM (CVPR 2022) on TorchSharp. " +
     "Each command is one step of the paper's pipeline and works in one --work folder.");
-foreach (var command in new PipelineCommands(runner, options, recamOptions, new RefinementOptions()).All()) root.Subcommands.Add(command);
+var segmentation = new SegmentationCommands(runner, options);
+foreach (var command in new PipelineCommands(runner, options, recamOptions, new RefinementOptions(), segmentation).All()) root.Subcommands.Add(command);
+foreach (var command in segmentation.All()) root.Subcommands.Add(command);
 root.Subcommands.Add(BenchCommand.Create(runner));
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -131,14 +131,16 @@ internal sealed class CliOptions
 
     public EvaluationOptions Evaluation(ParseResult r) => new() { Threshold = r.GetValue(Threshold) };
 
-    private IReadOnlyList<double>? ParseScales(ParseResult r) =>
-        r.GetValue(Scales) is not { } text ? null
-            : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
-                    ? v : throw new ArgumentException($"--scales: '{s}' is not a number."))
-                .ToList();
+    private IReadOnlyList<double>? ParseScales(ParseResult r) => r.GetValue(Scales) is not { } text ? null : ParseNumbers(text, "--scales");
 
-    private static (int, int) ParseShard(string? text)
+    /// <summary>Comma-separated numbers, e.g. "0.5,1.0,1.5".</summary>
+    public static IReadOnlyList<double> ParseNumbers(string text, string option) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+                ? v : throw new ArgumentException($"{option}: '{s}' is not a number."))
+            .ToList();
+
+    public static (int, int) ParseShard(string? text)
     {
         var parts = (text ?? "0/1").Split('/');
         if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n >= 1 && i >= 0 && i < n) return (i, n);

@@ -8,10 +8,10 @@ using ReCam.Training;
 namespace ReCam.Cli.Commands;
 
 /// <summary>The pipeline steps as commands: make-scenes, the train/make/eval steps, run, quickstart.</summary>
-internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOptions ro, RefinementOptions fo)
+internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOptions ro, RefinementOptions fo, SegmentationCommands so)
 {
     public static readonly string[] KnownSteps =
-        ["make-scenes", TrainCamStep.Name, TrainReCamStep.Name, MakeCamStep.Name, MakeReCamStep.Name, EvalCamStep.Name, EvalReCamStep.Name, MakeAdvCamStep.Name, EvalAdvCamStep.Name, CamToIrLabelStep.Name, TrainIrnStep.Name, MakeSemSegStep.Name, EvalSemSegStep.Name];
+        ["make-scenes", TrainCamStep.Name, TrainReCamStep.Name, MakeCamStep.Name, MakeReCamStep.Name, EvalCamStep.Name, EvalReCamStep.Name, MakeAdvCamStep.Name, EvalAdvCamStep.Name, CamToIrLabelStep.Name, TrainIrnStep.Name, MakeSemSegStep.Name, EvalSemSegStep.Name, TrainDeepLabStep.Name, EvalDeepLabStep.Name];
 
     public IEnumerable<Command> All() =>
     [
@@ -93,15 +93,8 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
         };
     }
 
-    /// <summary>A pipeline step command: the common options, the step's own, and its action run by the runner.</summary>
-    private Command Step(string name, string description, Action<Command> addOptions, Action<ParseResult, ILogger, CancellationToken> action)
-    {
-        var cmd = new Command(name, description);
-        o.AddCommon(cmd);
-        addOptions(cmd);
-        cmd.SetAction((r, ct) => runner.Run(name, ct, (log, token) => action(r, log, token)));
-        return cmd;
-    }
+    private Command Step(string name, string description, Action<Command> addOptions, Action<ParseResult, ILogger, CancellationToken> action) =>
+        runner.StepCommand(o, name, description, addOptions, action);
 
     private void AddExtraction(Command c)
     {
@@ -172,6 +165,10 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
         cmd.Options.Add(fo.IrnLearningRate);
         cmd.Options.Add(fo.IrnEpochs);
         fo.AddAdvCam(cmd);
+        var deeplabEpochs = new Option<int?>("--deeplab-epochs") { Description = "run: epochs of train-deeplab (train-deeplab itself takes --epochs)" };
+        var deeplabRate = new Option<double?>("--deeplab-lr") { Description = "run: learning rate of train-deeplab (train-deeplab itself takes --lr)" };
+        var evalSplit = new Option<string>("--eval-split") { Description = "run: the split eval-deeplab scores", DefaultValueFactory = _ => "val" };
+        foreach (var opt in new Option[] { so.Masks, so.Variant, so.OutputStride, so.Crf, deeplabEpochs, deeplabRate, evalSplit }) cmd.Options.Add(opt);
         cmd.SetAction((r, ct) => runner.Run("run", ct, (log, token) =>
         {
             var wanted = r.GetValue(steps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -225,6 +222,15 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
                         break;
                     case EvalSemSegStep.Name:
                         Console.WriteLine(EvalSemSegStep.Run(stepSettings, log, token).ToTable());
+                        break;
+                    case TrainDeepLabStep.Name:
+                        var deeplab = so.Training(r);
+                        deeplab = deeplab with { Epochs = r.GetValue(deeplabEpochs), LearningRate = r.GetValue(deeplabRate) ?? new DeepLabTrainingOptions().LearningRate };
+                        TrainDeepLabStep.Run(stepSettings, deeplab, r.GetValue(so.Masks), log, token);
+                        break;
+                    case EvalDeepLabStep.Name:
+                        var inference = new Segmentation.SegmentationOptions { Crf = r.GetValue(so.Crf) ? Refinement.DenseCrfOptions.DeepLabPostProcessing : null };
+                        if (EvalDeepLabStep.Run(stepSettings with { Split = r.GetValue(evalSplit)! }, inference, log, token) is { } scored) Console.WriteLine(scored.ToTable());
                         break;
                 }
             }

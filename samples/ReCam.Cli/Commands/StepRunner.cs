@@ -14,7 +14,19 @@ internal sealed class StepRunner(ILogger logger)
         ["HeadInit"] = "--w2-init", ["BackgroundClass"] = "--background-class", ["Combination"] = "--weights-combination", ["Lambda"] = "--lambda",
         ["Momentum"] = "--momentum", ["Scales"] = "--scales", ["MaxInputSide"] = "--max-input-side", ["Threads"] = "--threads", ["Threshold"] = "--threshold", ["Count"] = "--count", ["ImageSize"] = "--size",
         ["ForegroundThreshold"] = "--fg-threshold", ["BackgroundThreshold"] = "--bg-threshold", ["Maps"] = "--maps", ["Beta"] = "--beta", ["Steps"] = "--walk-steps", ["SemSegThreshold"] = "--sem-seg-threshold",
+        ["HeadRateMultiplier"] = "--head-lr-multiplier", ["RandomScales"] = "--random-scales", ["Flip"] = "--no-flip",
     };
+
+    /// <summary>A pipeline step command: the common options, the step's own, and its action run by this runner.</summary>
+    public System.CommandLine.Command StepCommand(CliOptions o, string name, string description, Action<System.CommandLine.Command> addOptions,
+        Action<System.CommandLine.ParseResult, ILogger, CancellationToken> action)
+    {
+        var cmd = new System.CommandLine.Command(name, description);
+        o.AddCommon(cmd);
+        addOptions(cmd);
+        cmd.SetAction((r, ct) => Run(name, ct, (log, token) => action(r, log, token)));
+        return cmd;
+    }
 
     /// <summary>
     /// Runs <paramref name="body"/> on a worker thread, so that the command line's signal handling can cancel
