@@ -1,0 +1,120 @@
+using ReCam.Imaging;
+using ReCam.Networks;
+using ReCam.Segmentation;
+using ReCam.Tests.Networks;
+using ReCam.Training;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace ReCam.Tests.Segmentation;
+
+public sealed class DeepLabTrainerTests
+{
+    [Fact]
+    public void TheLossIsTheMeanCrossEntropyOverLabelledPixels()
+    {
+        using var scope = NewDisposeScope();
+        var rng = new Random(1);
+        var logitValues = Enumerable.Range(0, 2 * 3 * 4 * 5).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        var labelValues = Enumerable.Range(0, 2 * 4 * 5).Select(i => i % 7 == 0 ? 255f : i % 3).ToArray();
+        var logits = tensor(logitValues, [2, 3, 4, 5]);
+        var labels = tensor(labelValues, [2, 4, 5]);
+        double sum = 0;
+        int count = 0;
+        for (int b = 0; b < 2; b++)
+            for (int y = 0; y < 4; y++)
+                for (int x = 0; x < 5; x++)
+                {
+                    int label = (int)labelValues[(b * 4 + y) * 5 + x];
+                    if (label == 255) continue;
+                    var z = Enumerable.Range(0, 3).Select(c => (double)logitValues[((b * 3 + c) * 4 + y) * 5 + x]).ToArray();
+                    double max = z.Max();
+                    sum += -(z[label] - max - Math.Log(z.Sum(v => Math.Exp(v - max))));
+                    count++;
+                }
+        Assert.Equal(sum / count, DeepLabTrainingStep.Loss(logits, labels).item<float>(), 5);
+        // A crop that falls entirely on padding has nothing to learn from: loss 0, not NaN.
+        var ignored = full([2, 4, 5], 255f);
+        Assert.Equal(0f, DeepLabTrainingStep.Loss(logits, ignored).item<float>());
+    }
+
+    [Fact]
+    public void TrainingLearnsToSegmentColouredSquares()
+    {
+        // Red squares (class 1) and blue squares (class 2) on grey, 64 px: a few dozen steps should bring the loss well down.
+        var samples = Enumerable.Range(0, 12).Select(i => Square(i, new Random(i))).ToList();
+        using var net = GlobalGenerator.Seeded(5, () => DeepLabNetwork.Empty(TestBackbones.Tiny, new DeepLabShape(DeepLabVariant.V2, 8), 3));
+        var losses = new List<double>();
+        var options = new DeepLabTrainingOptions { Epochs = 12, BatchSize = 4, Crop = 64, LearningRate = 0.01, RandomScales = [1.0], Seed = 2 };
+        DeepLabTrainer.Train(net, samples, options, CPU, new TrainingHooks(new Progress(p => losses.Add(p.Metrics.Loss))));
+        Assert.Equal(36, losses.Count);
+        Assert.True(losses.TakeLast(6).Average() < 0.5 * losses.Take(3).Average(), $"loss {losses.Take(3).Average():F3} -> {losses.TakeLast(6).Average():F3}");
+        Assert.False(net.training);
+
+        var test = Square(99, new Random(99));
+        var mask = Segmenter.Segment(net, test.Image!, SegmentationOptions.SingleScale, CPU).Mask;
+        // The square is found (object pixels against object pixels) and mostly given its own class.
+        var truth = test.Mask!.Values;
+        int both = mask.Values.Zip(truth).Count(p => p.First > 0 && p.Second > 0), either = mask.Values.Zip(truth).Count(p => p.First > 0 || p.Second > 0);
+        Assert.True(both > 0.5 * either, $"object IoU {both / (double)either:P0}");
+        var inside = mask.Values.Where((v, i) => truth[i] > 0 && v > 0).ToList();
+        Assert.True(inside.Count(v => v == truth.First(t => t > 0)) > inside.Count / 2, "the square's class");
+    }
+
+    [Fact]
+    public void MasksThatDoNotFitAreNamed()
+    {
+        var good = Square(0, new Random(0));
+        var small = new SegmentationSample("small", good.Image!, new LabelMap(63, 64));
+        var high = new SegmentationSample("high", good.Image!, new LabelMap(64, 64, 7));
+        using var net = GlobalGenerator.Seeded(5, () => DeepLabNetwork.Empty(TestBackbones.Tiny, new DeepLabShape(DeepLabVariant.V2, 16), 3));
+        var options = new DeepLabTrainingOptions { Epochs = 1, BatchSize = 2, Crop = 64 };
+        var e = Assert.Throws<InvalidDataException>(() => DeepLabTrainer.Train(net, [good, small], options, CPU));
+        Assert.Contains("mask of small", e.Message);
+        Assert.Contains("63x64", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => DeepLabTrainer.Train(net, [good, high], options, CPU));
+        Assert.Contains("value 7", e.Message);
+        Assert.Contains("2 classes", e.Message);
+    }
+
+    [Fact]
+    public void InvalidOptionsAreNamed()
+    {
+        Assert.Equal("Epochs", Assert.Throws<InvalidOptionException>(() => new DeepLabTrainingOptions { Epochs = 0 }.Validate()).OptionName);
+        Assert.Equal("RandomScales", Assert.Throws<InvalidOptionException>(() => new DeepLabTrainingOptions { RandomScales = [] }.Validate()).OptionName);
+        Assert.Equal("BatchSize", Assert.Throws<InvalidOptionException>(() =>
+            new DeepLabTrainingOptions { BatchSize = 1, Shape = new DeepLabShape(DeepLabVariant.V3) }.Validate()).OptionName);
+        new DeepLabTrainingOptions { BatchSize = 1 }.Validate(); // v2 has no batch norm in its head
+        Assert.Equal("Scales", Assert.Throws<InvalidOptionException>(() => new SegmentationOptions { Scales = [0] }.Validate()).OptionName);
+        Assert.Throws<ArgumentException>(() => DeepLabShape.Parse("v4", "8"));
+        Assert.Throws<ArgumentException>(() => DeepLabShape.Parse("v2", "32"));
+        Assert.Equal(new DeepLabShape(DeepLabVariant.V3, 16), DeepLabShape.Parse(" V3", "16"));
+        // The reference's optimiser settings are the defaults.
+        var d = new DeepLabTrainingOptions();
+        Assert.Equal((0.9, 5e-4, 10, 321), (d.Momentum, d.WeightDecay, d.BatchSize, d.Crop));
+    }
+
+    private static SegmentationSample Square(int index, Random rng)
+    {
+        const int size = 64;
+        var px = new byte[size * size * 3];
+        var mask = new byte[size * size];
+        Array.Fill(px, (byte)128);
+        int label = 1 + index % 2, side = rng.Next(22, 36), top = rng.Next(0, size - side), left = rng.Next(0, size - side);
+        for (int y = top; y < top + side; y++)
+            for (int x = left; x < left + side; x++)
+            {
+                int i = y * size + x;
+                mask[i] = (byte)label;
+                px[3 * i] = (byte)(label == 1 ? 230 : 20);
+                px[3 * i + 1] = 20;
+                px[3 * i + 2] = (byte)(label == 2 ? 230 : 20);
+            }
+        return new SegmentationSample($"square{index}", new RgbImage(size, size, px), new LabelMap(size, size, mask));
+    }
+
+    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
