@@ -118,6 +118,35 @@ public static class ReCamCatalog
         new(MLNetBridge.Environment(catalog), options);
 
     /// <summary>
+    /// Trains a DeepLab segmentation network on images and masks (the paper's fourth stage): after <c>RefineMasks</c> in the
+    /// same pipeline its pseudo masks and class names are used; or give a column of label PNG paths and the class names.
+    /// The fitted transformer reads only the image column.
+    /// </summary>
+    /// <param name="catalog">The multiclass classification trainers (<c>mlContext.MulticlassClassification.Trainers</c>).</param>
+    /// <param name="outputColumnName">Name of the predicted-mask column (base of the other output names).</param>
+    /// <param name="imageColumnName">Image column (<c>MLImage</c>).</param>
+    /// <param name="maskColumnName">Mask column: the refiner's <c>PseudoMask</c>, or a <c>String</c> column of label PNG paths.</param>
+    /// <param name="classNames">Class names (mask value c + 1 = class c); null = those of the mask refiner upstream.</param>
+    /// <param name="epochs">Epochs; null = the command line's default.</param>
+    /// <param name="batchSize">Images per training step.</param>
+    /// <param name="crop">Square training crop in pixels (about the image size for small images).</param>
+    public static DeepLabSegmentationTrainer DeepLabSegmentation(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string outputColumnName = SegmentationColumnNames.DefaultBaseName, string imageColumnName = ClassActivationMapEstimator.Defaults.ImageColumnName,
+        string maskColumnName = PseudoMaskColumnNames.DefaultBaseName, string[]? classNames = null, int? epochs = null,
+        int batchSize = ClassActivationMapEstimator.Defaults.BatchSize, int crop = ClassActivationMapEstimator.Defaults.Crop) =>
+        new(MLNetBridge.Environment(catalog), new DeepLabSegmentationTrainer.Options
+        {
+            OutputColumnName = outputColumnName, ImageColumnName = imageColumnName, MaskColumnName = maskColumnName, ClassNames = classNames,
+            Epochs = epochs, BatchSize = batchSize, Crop = crop,
+        });
+
+    /// <summary>Trains a DeepLab segmentation network with full control over the options (see <see cref="DeepLabSegmentationTrainer.Options"/>).</summary>
+    /// <param name="catalog">The multiclass classification trainers (<c>mlContext.MulticlassClassification.Trainers</c>).</param>
+    /// <param name="options">The options.</param>
+    public static DeepLabSegmentationTrainer DeepLabSegmentation(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        DeepLabSegmentationTrainer.Options options) => new(MLNetBridge.Environment(catalog), options);
+
+    /// <summary>
     /// Loads a model saved with <c>mlContext.Model.Save</c>, as <see cref="ModelOperationsCatalog.Load(string, out DataViewSchema)"/>
     /// does; when a ReCam component of the model is damaged, altered or of a newer format, the exception thrown is ReCam's own
     /// <see cref="FormatException"/> naming the component, entry and remedy, where <c>Load</c> wraps it in two

@@ -73,6 +73,9 @@ internal static class EstimatorContract
                 Assert.InRange(refiner.BackgroundThreshold, 0.005f, 1f);
                 return string.Create(c, $"{refiner.BackgroundThreshold:R} {refiner.IrLabelThresholds} {refiner.Beta} {refiner.WalkRadius} {refiner.WalkSteps} " +
                     $"{string.Join(",", refiner.ClassNames)} {refiner.Backbone}");
+            case DeepLabSegmentationTransformer segmenter:
+                return string.Create(c, $"{segmenter.Variant} {segmenter.OutputStride} {string.Join(",", segmenter.Scales)} {segmenter.Flip} {segmenter.Crf} " +
+                    $"{segmenter.MaxInputSide} {string.Join(",", segmenter.ClassNames)} {segmenter.Backbone}");
             default:
                 throw new NotSupportedException($"{transformer.GetType().Name} is not a ReCam component; extend EstimatorContract.FitChoices.");
         }
@@ -113,6 +116,15 @@ public sealed class EstimatorContractTests(CamModelFixture fixture)
         var cam = fixture.Model.Transform(fixture.Data);
         var chain = fixture.Model.Append(fixture.ReCamModel); // not disposed here: it holds the fixture's transformers
         await EstimatorContract.CheckAsync(fixture.ReCamEstimator(fixture.Ml), cam, fixture.ReCamModel, fixture.Data, chain, fixture.Data.Schema,
+            fixture.Ml, Images);
+    }
+
+    [Fact]
+    public async Task TheDeepLabSegmenterKeepsTheContract()
+    {
+        var masks = fixture.RefinerModel.Transform(fixture.Model.Transform(fixture.Data));
+        var chain = fixture.Model.Append(fixture.RefinerModel).Append(fixture.SegmenterModel); // holds the fixture's transformers: not disposed
+        await EstimatorContract.CheckAsync(fixture.SegmenterEstimator(fixture.Ml), masks, fixture.SegmenterModel, fixture.Data, chain, fixture.Data.Schema,
             fixture.Ml, Images);
     }
 

@@ -18,6 +18,10 @@ using ReCam.MLNet;
     "ReCam mask refiner", MaskRefinerTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(IRowMapper), typeof(MaskRefinerLoader), null, typeof(SignatureLoadRowMapper),
     "ReCam mask refiner", MaskRefinerTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(DeepLabSegmentationTransformer), typeof(DeepLabSegmentationLoader), null, typeof(SignatureLoadModel),
+    "ReCam DeepLab segmenter", DeepLabSegmentationTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(DeepLabSegmentationLoader), null, typeof(SignatureLoadRowMapper),
+    "ReCam DeepLab segmenter", DeepLabSegmentationTransformer.LoaderSignature)]
 
 namespace ReCam.MLNet;
 
@@ -47,6 +51,16 @@ internal static class MaskRefinerLoader
 {
     private static MaskRefinerTransformer Create(IHostEnvironment env, ModelLoadContext ctx) =>
         MaskRefinerTransformer.Load(ModelState.Open(env, ctx, MaskRefinerTransformer.ModelFormat, typeof(MaskRefinerTransformer)));
+
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
+        Create(env, ctx).CreateRowMapper(inputSchema);
+}
+
+/// <summary>Loads a saved <see cref="DeepLabSegmentationTransformer"/>.</summary>
+internal static class DeepLabSegmentationLoader
+{
+    private static DeepLabSegmentationTransformer Create(IHostEnvironment env, ModelLoadContext ctx) =>
+        DeepLabSegmentationTransformer.Load(ModelState.Open(env, ctx, DeepLabSegmentationTransformer.ModelFormat, typeof(DeepLabSegmentationTransformer)));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema) =>
         Create(env, ctx).CreateRowMapper(inputSchema);

@@ -17,6 +17,13 @@ internal static class MLNetBridge
         return CatalogUtils.GetEnvironment(catalog);
     }
 
+    /// <summary>The environment (normally the <see cref="MLContext"/>) a trainers catalog belongs to.</summary>
+    public static IHostEnvironment Environment(MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return CatalogUtils.GetEnvironment(catalog);
+    }
+
     /// <summary>
     /// The torch device chosen by <see cref="MLContext.GpuDeviceId"/> and <see cref="MLContext.FallbackToCpu"/>:
     /// CPU when no GPU id is set; cuda:N when set and CUDA is usable; CPU with a warning when it is not usable and

@@ -1,0 +1,223 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using ReCam.Imaging;
+using ReCam.Networks;
+using ReCam.Segmentation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ReCam.MLNet;
+
+/// <summary>
+/// A trained DeepLab segmentation network as an ML.NET transformer: for each row, the image is segmented (the scales and
+/// flip of <see cref="Scales"/> and <see cref="Flip"/>, optional dense CRF) into a mask and its class areas (columns in
+/// <see cref="SegmentationColumnNames"/>: 0 background, c + 1 class c). Reads only the image column, so a model of this
+/// transformer alone (after <c>LoadImages</c>) serves images that have no labels. Lazy, once per row; safe to use from
+/// several prediction engines at once (the network runs one row at a time). Saves into ML.NET <c>.zip</c> models and loads
+/// in any process without registration. Dispose it to free native memory.
+/// </summary>
+public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, IDisposable
+{
+    internal const string LoaderSignature = "ReCamDeepLabSegmenter";
+
+    internal static readonly ModelFormat ModelFormat =
+        new("RECAMDLB", ModelState.DigestsVersion, ModelState.DigestsVersion, LoaderSignature, "ReCam DeepLab segmentation model");
+
+    internal const string WeightsEntry = "DeepLabWeights";
+
+    private readonly DeepLabNetwork _network;
+    private readonly Device _device;
+    private readonly object _gate = new();
+    private long _segmented;
+    private int _disposed;
+
+    /// <summary>Takes ownership of <paramref name="network"/> and moves it to <paramref name="device"/>.</summary>
+    internal DeepLabSegmentationTransformer(IHostEnvironment env, DeepLabNetwork network, SegmenterModelInfo info, Device device)
+        : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(DeepLabSegmentationTransformer)))
+    {
+        (_network, Info, _device) = (network, info, device);
+        network.to(device);
+        network.eval();
+    }
+
+    /// <summary>The class names; mask value c + 1 is class c.</summary>
+    public IReadOnlyList<string> ClassNames => Info.ClassNames;
+
+    /// <summary>The backbone.</summary>
+    public string Backbone => Info.Backbone.Name;
+
+    /// <summary>The DeepLab head: "v2" or "v3".</summary>
+    public string Variant => Info.Shape.VariantName;
+
+    /// <summary>The backbone's output stride (8 or 16).</summary>
+    public int OutputStride => Info.Shape.OutputStride;
+
+    /// <summary>The scales whose probabilities are averaged.</summary>
+    public IReadOnlyList<double> Scales => Info.Inference.Scales;
+
+    /// <summary>Whether each scale also runs on the mirrored image.</summary>
+    public bool Flip => Info.Inference.Flip;
+
+    /// <summary>Whether a dense CRF post-processes the probabilities.</summary>
+    public bool Crf => Info.Inference.Crf is not null;
+
+    /// <summary>The longest side the network sees; larger images are shrunk first.</summary>
+    public int MaxInputSide => Info.Inference.MaxInputSide;
+
+    /// <summary>Name of the image column read.</summary>
+    public string ImageColumnName => Info.ImageColumnName;
+
+    /// <summary>Names of the added columns.</summary>
+    public SegmentationColumnNames OutputColumns => Info.Columns;
+
+    /// <summary>The device the network runs on.</summary>
+    public string Device => _device.ToString();
+
+    /// <summary>True once <see cref="Dispose()"/> has run.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    internal SegmenterModelInfo Info { get; }
+
+    /// <summary>Number of images segmented so far (for tests of laziness).</summary>
+    internal long ImagesSegmented => Interlocked.Read(ref _segmented);
+
+    /// <summary>Segments one image.</summary>
+    internal SegmentationResult Segment(RgbImage image)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            Interlocked.Increment(ref _segmented);
+            return Segmenter.Segment(_network, image, Info.Inference, _device);
+        }
+    }
+
+    /// <summary>Frees the TorchSharp network. Outputs cannot be computed afterwards.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            lock (_gate) _network.Dispose();
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc />
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        Host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(ModelFormat.ToVersionInfo(GetType()));
+        Info.Write(ctx.Writer);
+        lock (_gate) new ModelStateWriter(ctx).WriteWeights(WeightsEntry, _network);
+    }
+
+    /// <summary>Rebuilds a transformer from a saved model (called by the loader in MLNetInternals/).</summary>
+    internal static DeepLabSegmentationTransformer Load(ModelStateReader reader)
+    {
+        var env = reader.Environment;
+        var info = SegmenterModelInfo.Read(reader.Reader, m => reader.Corrupt($"Damaged {ModelFormat.Description}: {m}."));
+        using var ch = env.Start("Loading " + ModelFormat.Description);
+        var device = MLNetBridge.SelectDevice(env, ch);
+        var network = DeepLabNetwork.Empty(info.Backbone, info.Shape, info.ClassNames.Length + 1);
+        try
+        {
+            reader.ReadWeights(WeightsEntry, network, ModelFormat.Description);
+            return new DeepLabSegmentationTransformer(env, network, info, device);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return new Mapper(this, schema);
+    }
+
+    /// <summary>Creates the row mapper for a loaded transformer (the <c>SignatureLoadRowMapper</c> route).</summary>
+    internal IRowMapper CreateRowMapper(DataViewSchema schema) => MakeRowMapper(schema);
+
+    /// <summary>The mapper bound to one input schema: all getters of a cursor share one segmentation per row, made only when read.</summary>
+    private sealed class Mapper : MapperBase
+    {
+        private const int MaskColumn = 0, HeightColumn = 1, WidthColumn = 2, AreasColumn = 3;
+
+        private readonly DeepLabSegmentationTransformer _owner;
+        private readonly int _image;
+
+        public Mapper(DeepLabSegmentationTransformer parent, DataViewSchema inputSchema)
+            : base(parent.Host.Register("Mapper"), inputSchema, parent)
+        {
+            _owner = parent;
+            _image = MapInputs.CheckImage(parent.Host, inputSchema, parent.Info.ImageColumnName);
+        }
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => _owner.Info.Columns.Build(_owner.Info.ClassNames.Length + 1);
+
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) =>
+            column => column == _image && Enumerable.Range(0, 4).Any(activeOutput);
+
+        public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
+        {
+            ObjectDisposedException.ThrowIf(_owner.IsDisposed, _owner);
+            disposer = () => { };
+            var getters = new Delegate[4];
+            if (!Enumerable.Range(0, 4).Any(activeOutput)) return getters;
+            string imageColumn = input.Schema[_image].Name;
+            var imageGetter = input.GetGetter<MLImage>(input.Schema[_image]);
+            MLImage source = null!;
+            long position = -1;
+            RgbImage? image = null;
+            SegmentationResult? result = null;
+            RgbImage Image()
+            {
+                if (image is null || position != input.Position)
+                {
+                    imageGetter(ref source);
+                    if (source is null) throw new InvalidOperationException($"Row {input.Position}: image column '{imageColumn}' has no image.");
+                    image = MLImageConversion.ToRgb(source, imageColumn);
+                    result = null;
+                    position = input.Position;
+                }
+                return image;
+            }
+            SegmentationResult Result()
+            {
+                var current = Image();
+                return result ??= _owner.Segment(current);
+            }
+            // The size needs only the decoded image, not a network pass.
+            if (activeOutput(MaskColumn)) getters[MaskColumn] = (ValueGetter<VBuffer<byte>>)((ref VBuffer<byte> dst) =>
+            {
+                var values = Result().Mask.Values;
+                var editor = VBufferEditor.Create(ref dst, values.Length);
+                values.CopyTo(editor.Values);
+                dst = editor.Commit();
+            });
+            if (activeOutput(HeightColumn)) getters[HeightColumn] = (ValueGetter<int>)((ref int dst) => dst = Image().Height);
+            if (activeOutput(WidthColumn)) getters[WidthColumn] = (ValueGetter<int>)((ref int dst) => dst = Image().Width);
+            if (activeOutput(AreasColumn)) getters[AreasColumn] = (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+            {
+                var r = Result();
+                var areas = r.Areas();
+                float total = r.Mask.Values.Length;
+                var editor = VBufferEditor.Create(ref dst, areas.Length);
+                for (int i = 0; i < areas.Length; i++) editor.Values[i] = areas[i] / total;
+                dst = editor.Commit();
+            });
+            return getters;
+        }
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
+            throw new NotSupportedException("ReCam mappers create all getters of a row together (CreateGetters).");
+
+        protected override void SaveModel(ModelSaveContext ctx) => _owner.SaveModel(ctx);
+    }
+}
