@@ -10,7 +10,8 @@ using static TorchSharp.torch;
 namespace ReCam.MLNet;
 
 /// <summary>
-/// A trained DeepLab segmentation network as an ML.NET transformer: for each row, the image is segmented (the scales and
+/// A trained DeepLab segmentation network as an ML.NET transformer: for each row, the image (an <c>MLImage</c> column, or a
+/// <c>Vector&lt;Byte&gt;</c> column of encoded JPEG or PNG bytes, which prediction engines can take) is segmented (the scales and
 /// flip of <see cref="Scales"/> and <see cref="Flip"/>, optional dense CRF) into a mask and its class areas (columns in
 /// <see cref="SegmentationColumnNames"/>: 0 background, c + 1 class c). Reads only the image column, so a model of this
 /// transformer alone (after <c>LoadImages</c>) serves images that have no labels. Lazy, once per row; safe to use from
@@ -151,12 +152,20 @@ public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, ID
 
         private readonly DeepLabSegmentationTransformer _owner;
         private readonly int _image;
+        private readonly bool _encoded;
 
         public Mapper(DeepLabSegmentationTransformer parent, DataViewSchema inputSchema)
             : base(parent.Host.Register("Mapper"), inputSchema, parent)
         {
             _owner = parent;
-            _image = MapInputs.CheckImage(parent.Host, inputSchema, parent.Info.ImageColumnName);
+            string name = parent.Info.ImageColumnName;
+            var column = inputSchema.GetColumnOrNull(name) ?? throw MLNetBridge.SchemaMismatch(parent.Host, MapInputs.ImageRole, name);
+            // Encoded bytes (a JPEG or PNG file's content, such as an upload) are accepted too: ML.NET's prediction engines cannot
+            // take an in-memory MLImage, so a server passes the bytes.
+            _encoded = column.Type is VectorDataViewType { ItemType: NumberDataViewType n } && n.RawType == typeof(byte);
+            if (!_encoded && column.Type is not Microsoft.ML.Transforms.Image.ImageDataViewType)
+                throw MLNetBridge.SchemaMismatch(parent.Host, MapInputs.ImageRole, name, "Image, or Vector<Byte> holding an encoded JPEG or PNG", column.Type.ToString());
+            _image = column.Index;
         }
 
         protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => _owner.Info.Columns.Build(_owner.Info.ClassNames.Length + 1);
@@ -170,9 +179,7 @@ public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, ID
             disposer = () => { };
             var getters = new Delegate[4];
             if (!Enumerable.Range(0, 4).Any(activeOutput)) return getters;
-            string imageColumn = input.Schema[_image].Name;
-            var imageGetter = input.GetGetter<MLImage>(input.Schema[_image]);
-            MLImage source = null!;
+            var decode = ImageReader(input);
             long position = -1;
             RgbImage? image = null;
             SegmentationResult? result = null;
@@ -180,9 +187,7 @@ public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, ID
             {
                 if (image is null || position != input.Position)
                 {
-                    imageGetter(ref source);
-                    if (source is null) throw new InvalidOperationException($"Row {input.Position}: image column '{imageColumn}' has no image.");
-                    image = MLImageConversion.ToRgb(source, imageColumn);
+                    image = decode();
                     result = null;
                     position = input.Position;
                 }
@@ -213,6 +218,37 @@ public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, ID
                 dst = editor.Commit();
             });
             return getters;
+        }
+
+        private Func<RgbImage> ImageReader(DataViewRow input)
+        {
+            string column = input.Schema[_image].Name;
+            if (_encoded)
+            {
+                var bytesGetter = input.GetGetter<VBuffer<byte>>(input.Schema[_image]);
+                VBuffer<byte> bytes = default;
+                return () =>
+                {
+                    bytesGetter(ref bytes);
+                    if (bytes.Length == 0) throw new InvalidOperationException($"Row {input.Position}: image column '{column}' is empty.");
+                    try
+                    {
+                        return ImageDecoder.LoadRgb(new MemoryStream(bytes.DenseValues().ToArray()), $"row {input.Position} of column '{column}'");
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        throw new InvalidOperationException($"Row {input.Position}: image column '{column}' holds no decodable image: {e.Message}", e);
+                    }
+                };
+            }
+            var imageGetter = input.GetGetter<MLImage>(input.Schema[_image]);
+            MLImage source = null!;
+            return () =>
+            {
+                imageGetter(ref source);
+                if (source is null) throw new InvalidOperationException($"Row {input.Position}: image column '{column}' has no image.");
+                return MLImageConversion.ToRgb(source, column);
+            };
         }
 
         protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
