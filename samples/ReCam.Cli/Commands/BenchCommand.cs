@@ -47,10 +47,16 @@ internal static class BenchCommand
         {
             Description = "Measure the refinement instead: dense CRF, sparse random walk and the official dense walk, at VOC's 500x375",
         };
+        var segmentation = new Option<bool>("--segmentation")
+        {
+            Description = "Measure DeepLab instead: train-deeplab images/s and segmentation images/s (single scale; multi-scale + flip) at --size",
+        };
+        var deeplab = new Option<string>("--deeplab") { DefaultValueFactory = _ => new DeepLabShape().VariantName, Description = "--segmentation: DeepLab head, v2 or v3" };
+        var outputStride = new Option<int>("--output-stride") { DefaultValueFactory = _ => new DeepLabShape().OutputStride, Description = "--segmentation: output stride, 8 or 16" };
         var cmd = new Command("bench", "Measure training images/s, extraction images/s and peak memory on random data")
         {
             backbone, size, batch, steps, images, classes, keys, threads, extractionOnly, neighbour, memorySizes, maxInputSide, refinement, advImages,
-            advIterations,
+            advIterations, segmentation, deeplab, outputStride,
         };
         cmd.SetAction((r, ct) => runner.Run("bench", ct, (log, token) =>
         {
@@ -62,6 +68,12 @@ internal static class BenchCommand
             }
             var spec = BackboneCatalog.Get(r.GetValue(backbone)!);
             int s = r.GetValue(size), b = r.GetValue(batch), c = r.GetValue(classes);
+            if (r.GetValue(segmentation))
+            {
+                var shape = DeepLabShape.Parse(r.GetValue(deeplab)!, r.GetValue(outputStride).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                SegmentationBench.Run(spec, shape, s, b, r.GetValue(steps), r.GetValue(images), c, token);
+                return;
+            }
             var (net, _) = CamNetwork.Create(spec, c, null, seed: 0);
             using var _ = net;
             using var busy = r.GetValue(neighbour) ? new BusyNeighbour() : null;

@@ -28,7 +28,7 @@ public class CliTests(TinyScenes data)
     [InlineData("predict", "--model --input --out --shard --threads --device --force --scales --no-flip --crf --max-input-side")]
     [InlineData("make-scenes", "--voc --count --size --seed")]
     [InlineData("quickstart", "--work --count --size --epochs")]
-    [InlineData("bench", "--backbone --size --batch --steps --images --refinement --advcam-images --adv-iterations")]
+    [InlineData("bench", "--backbone --size --batch --steps --images --refinement --advcam-images --adv-iterations --segmentation --deeplab --output-stride")]
     public void EveryCommandDocumentsItsOptions(string command, string options)
     {
         var (code, output) = Recam(command, "--help");
@@ -43,6 +43,12 @@ public class CliTests(TinyScenes data)
             "--advcam-images", "1", "--adv-iterations", "1");
         Assert.True(code == 0, output);
         foreach (string line in new[] { "train-cam step", "train-recam step", "train-irn step", "make-cam / make-recam", "make-advcam", "peak resident memory" })
+            Assert.Contains(line, output);
+
+        (code, output) = Recam("bench", "--segmentation", "--size", "32", "--batch", "2", "--steps", "1", "--images", "1", "--classes", "3",
+            "--deeplab", "v3", "--output-stride", "16");
+        Assert.True(code == 0, output);
+        foreach (string line in new[] { "DeepLab-v3, output stride 16", "train-deeplab step", "single scale", "x flip", "peak resident memory" })
             Assert.Contains(line, output);
     }
 
