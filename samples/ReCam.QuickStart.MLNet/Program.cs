@@ -1,5 +1,5 @@
 // ReCam.QuickStart.MLNet: the ML.NET pipeline LoadImages -> TrainClassActivationMaps -> ReactivateClassActivationMaps ->
-// RefineMasks on generated Fashion-MNIST scenes. Usage: dotnet run --project samples/ReCam.QuickStart.MLNet [-- WORK_FOLDER]
+// RefineMasks -> DeepLabSegmentation on generated Fashion-MNIST scenes, then a scoring-only segmenter serving new images. Usage: dotnet run --project samples/ReCam.QuickStart.MLNet [-- WORK_FOLDER]
 // (default ./work/mlnet-quickstart). Needs the Debian package dataset-fashion-mnist the first time (scene generation).
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -35,7 +35,8 @@ var ml = new MLContext(seed: 1);
 ml.Log += (_, e) =>
 {
     if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info &&
-        (e.Source.Contains("ClassActivationMap", StringComparison.Ordinal) || e.Source.Contains("MaskRefiner", StringComparison.Ordinal)))
+        (e.Source.Contains("ClassActivationMap", StringComparison.Ordinal) || e.Source.Contains("MaskRefiner", StringComparison.Ordinal) ||
+         e.Source.Contains("DeepLab", StringComparison.Ordinal)))
         Console.WriteLine("  " + e.RawMessage);
 };
 // The label is a multi-hot Vector<Single, C>; C comes from the data, so the vector size is set in a schema definition.
@@ -52,8 +53,10 @@ var pipeline = ml.Transforms.LoadImages("Image", imageFolder: "", inputColumnNam
     // Appended after the CAM estimator, the re-activation trainer continues from the CAM model fitted just before it.
     .Append(ml.Transforms.ReactivateClassActivationMaps(new ReactivatedClassActivationMapEstimator.Options { BatchSize = 16, Crop = Size }))
     // The mask refiner makes IR labels from the ReCAM maps, trains a boundary network on them, and turns maps into pseudo masks.
-    .Append(ml.Transforms.RefineMasks(new MaskRefinerEstimator.Options { BatchSize = 16, Crop = Size }));
-Console.WriteLine($"Fitting CAM, then ReCAM, then the mask refiner, on {rows.Count} scenes ...");
+    .Append(ml.Transforms.RefineMasks(new MaskRefinerEstimator.Options { BatchSize = 16, Crop = Size }))
+    // DeepLab learns from the pseudo masks (and the refiner's class names) to segment images that have no labels at all.
+    .Append(ml.MulticlassClassification.Trainers.DeepLabSegmentation(new DeepLabSegmentationTrainer.Options { Epochs = 10, BatchSize = 16, Crop = Size }));
+Console.WriteLine($"Fitting CAM, then ReCAM, then the mask refiner, then DeepLab, on {rows.Count} scenes ...");
 var model = pipeline.Fit(train);
 
 // 3. Seed mIoU on the training images: maps from the output columns, masks from the scenes' PNGs.
@@ -63,7 +66,7 @@ var chain = model.ToArray();
 var automatic = new Dictionary<string, float>
 {
     ["Cam"] = ((ClassActivationMapTransformer)chain[1]).BackgroundThreshold,
-    ["ReCam"] = model.LastTransformer.BackgroundThreshold,
+    ["ReCam"] = ((ReactivatedClassActivationMapTransformer)chain[2]).BackgroundThreshold,
 };
 foreach (string name in new[] { "Cam", "ReCam" })
 {
@@ -91,7 +94,33 @@ foreach (byte[] pseudoMask in output.GetColumn<byte[]>("PseudoMask"))
 }
 Console.WriteLine($"Pseudo-mask mIoU ({row} training images): {100 * pseudoMasks.MeanIoU():F1}");
 
-// 4. Save, reload in a new MLContext, predict one validation image (not used for training).
+// 4. The segmenter alone is what an application ships: it reads only images. Saved without an input schema (ML.NET cannot store
+// an image column as one), it takes encoded image bytes, as a server receives them (samples/ReCam.Serving does exactly this).
+var segmenter = model.LastTransformer;
+string segmenterZip = Path.Combine(work, "segmenter.zip");
+ml.Model.Save(segmenter, null, segmenterZip);
+Console.WriteLine($"Saved the scoring-only segmenter {segmenterZip}");
+var valIds = dataset.ReadSplit("val");
+var ml3 = new MLContext(seed: 3);
+var serving = ml3.Model.LoadReCamModel(segmenterZip, out _);
+var valMasks = new ReCam.Evaluation.ConfusionMatrix(classNames.Length + 1);
+var clock = System.Diagnostics.Stopwatch.StartNew();
+using (var segmentEngine = ml3.Model.CreatePredictionEngine<ImageBytesRow, SegmentationPrediction>(serving))
+{
+    foreach (string id in valIds)
+    {
+        var result = segmentEngine.Predict(new ImageBytesRow { Image = File.ReadAllBytes(dataset.ImagePath(id)) });
+        var truth = PngLabelReader.Read(dataset.MaskPath(id) ?? throw new FileNotFoundException($"No mask for {id}"));
+        valMasks.Add(truth.Values, result.PredictedMask);
+        var overlay = MaskOverlay.Draw(ImageDecoder.LoadRgb(dataset.ImagePath(id)), new LabelMap(result.PredictedMaskWidth, result.PredictedMaskHeight, result.PredictedMask));
+        if (id == valIds[0]) PalettePngWriter.WriteRgb(Path.Combine(work, $"{id}-deeplab-overlay.png"), overlay);
+    }
+}
+Console.WriteLine($"DeepLab on {valIds.Count} validation images it never saw (no labels given): mIoU {100 * valMasks.MeanIoU():F1}; " +
+                  $"{valIds.Count / clock.Elapsed.TotalSeconds:F2} images/s through a PredictionEngine (scales 0.75, 1, 1.25 with flips); " +
+                  $"overlay {Path.Combine(work, $"{valIds[0]}-deeplab-overlay.png")}");
+
+// 5. The whole pipeline in one .zip: save, reload in a new MLContext, predict one validation image (not used for training).
 string zip = Path.Combine(work, "recam-pipeline.zip");
 ml.Model.Save(model, train.Schema, zip);
 model.Dispose();
@@ -100,7 +129,7 @@ Console.WriteLine($"Saved {zip}");
 var ml2 = new MLContext(seed: 2);
 var loaded = ml2.Model.LoadReCamModel(zip, out _);
 using var engine = ml2.Model.CreatePredictionEngine<SceneRow, ReCamPrediction>(loaded, inputSchemaDefinition: schema); // owns (disposes) the model
-string valId = dataset.ReadSplit("val")[0];
+string valId = valIds[0];
 // Its image-level label chooses the classes whose maps are made (as make_cam does); a row without a Label column lets the
 // re-activated classifier choose (probability above PredictionThreshold, 0.5 by default).
 var prediction = engine.Predict(new SceneRow { ImagePath = dataset.ImagePath(valId), Label = dataset.LoadLabels([valId])[valId] });
@@ -108,7 +137,7 @@ var predicted = MapColumns.ToMaps(prediction.ReCamClasses, prediction.ReCam, pre
 var top = prediction.ReCamScores.Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(3).Select(x => $"{classNames[x.c]} {x.p:F2}");
 Console.WriteLine($"{valId}: maps for [{string.Join(", ", predicted.Keys.Select(k => classNames[k]))}]; classifier's top 3: {string.Join(", ", top)}");
 
-// 5. Overlays, in VOC colours, half over the image: the seeds (per pixel the arg-max over [the background plane at the ReCAM
+// 6. Overlays, in VOC colours, half over the image: the seeds (per pixel the arg-max over [the background plane at the ReCAM
 // model's automatic threshold; ReCAM maps]) and the pseudo mask.
 float background = ((TransformerChain<ITransformer>)loaded).OfType<ReactivatedClassActivationMapTransformer>().Single().BackgroundThreshold;
 WriteOverlay(SeedPrediction.Predict(predicted, background), "recam");

@@ -15,10 +15,15 @@ public enum DeepLabVariant
     V3,
 }
 
-/// <summary>A DeepLab architecture: head variant, output stride of the dilated backbone, and the ASPP's dilation rates.</summary>
+/// <summary>
+/// A DeepLab architecture: head variant, output stride of the dilated backbone, and the ASPP's dilation rates. The default,
+/// DeepLab-v3 at output stride 16, measured best here: on 600 generated scenes of 160 px (ground-truth masks, 4 epochs) v3
+/// reached 44.8 val mIoU where v2 reached 13.6 at the highest rate it trains at without diverging (its head adds four
+/// unnormalised convolutions of the bundled ResNet-18's large features); output stride 8 costs about twice the time (README, "DeepLab").
+/// </summary>
 /// <param name="Variant">Head.</param>
 /// <param name="OutputStride">8 (the paper's) or 16 (four times fewer backbone operations in layer3 and layer4).</param>
-public sealed record DeepLabShape(DeepLabVariant Variant = DeepLabVariant.V2, int OutputStride = 8)
+public sealed record DeepLabShape(DeepLabVariant Variant = DeepLabVariant.V3, int OutputStride = 16)
 {
     /// <summary>
     /// The ASPP rates: v2 (6, 12, 18, 24) at output stride 8 (the reference config); v3 (12, 24, 36) at 8 and (6, 12, 18)
