@@ -65,9 +65,14 @@ internal sealed class AsppV3 : nn.Module<Tensor, Tensor>
         convs = nn.ModuleList(branches.ToArray());
         project = nn.Sequential(
             ("0", nn.Conv2d(5 * Channels, Channels, 1, bias: false)), ("1", DeepLabLayers.BatchNorm(Channels)), ("2", nn.ReLU()),
-            ("3", nn.Dropout(0.5)));
+            ("3", _dropout));
         RegisterComponents();
     }
+
+    private readonly SeededDropout _dropout = new(0.5);
+
+    /// <summary>Restarts the dropout masks at <paramref name="seed"/> (a training run's seed).</summary>
+    public void ReseedDropout(long seed) => _dropout.Reseed(seed);
 
     private static Sequential ConvBnRelu(long inChannels, long kernel, int rate) => nn.Sequential(
         ("0", nn.Conv2d(inChannels, Channels, kernel, padding: kernel == 1 ? 0 : rate, dilation: rate, bias: false)),

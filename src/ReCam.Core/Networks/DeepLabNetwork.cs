@@ -133,6 +133,12 @@ public sealed class DeepLabNetwork : nn.Module<Tensor, Tensor>
     /// <summary>The backbone's trainable parameters (its convolutions; batch norms are frozen).</summary>
     public IEnumerable<Parameter> BackboneParameters() => backbone.parameters().Where(p => p.requires_grad);
 
+    /// <summary>Restarts the random streams of training (DeepLab-v3's dropout) at <paramref name="seed"/>.</summary>
+    public void ReseedTraining(long seed)
+    {
+        if (classifier is not null) ((AsppV3)classifier.children().First()).ReseedDropout(seed);
+    }
+
     /// <summary>The head's parameters (ASPP and classifier), trained at a higher rate.</summary>
     public IEnumerable<Parameter> HeadParameters() => (aspp is not null ? aspp.parameters() : classifier!.parameters());
 

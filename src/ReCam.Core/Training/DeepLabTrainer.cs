@@ -23,6 +23,7 @@ public static class DeepLabTrainer
         options.Validate();
         var source = new SegmentationSamples(samples, options.Crop, options.RandomScales, network.LabelCount, network.Spec.Normalization);
         var loop = new TrainingLoop(source, options.BatchSize, options.EpochsFor(samples.Count), options.Seed, device);
+        network.ReseedTraining(options.Seed); // the dropout masks follow the run's seed, not torch's process-wide generator
         using var step = new DeepLabTrainingStep(network, options);
         try
         {

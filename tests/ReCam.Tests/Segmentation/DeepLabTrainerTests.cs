@@ -50,6 +50,14 @@ public sealed class DeepLabTrainerTests
         Assert.Equal(36, losses.Count);
         Assert.True(losses.TakeLast(6).Average() < 0.5 * losses.Take(3).Average(), $"loss {losses.Take(3).Average():F3} -> {losses.TakeLast(6).Average():F3}");
         Assert.False(net.training);
+        // Same seed, same run (the dropout masks come from the run's seed): the first steps' losses repeat exactly.
+        using var again = GlobalGenerator.Seeded(5, () => DeepLabNetwork.Empty(TestBackbones.Tiny, new DeepLabShape(DeepLabVariant.V3, 8), 3));
+        var repeated = new List<double>();
+        DeepLabTrainer.Train(again, samples, options with { Epochs = 1 }, CPU, new TrainingHooks(new Progress(p => repeated.Add(p.Metrics.Loss))));
+        using var first = GlobalGenerator.Seeded(5, () => DeepLabNetwork.Empty(TestBackbones.Tiny, new DeepLabShape(DeepLabVariant.V3, 8), 3));
+        var original = new List<double>();
+        DeepLabTrainer.Train(first, samples, options with { Epochs = 1 }, CPU, new TrainingHooks(new Progress(p => original.Add(p.Metrics.Loss))));
+        Assert.Equal(original, repeated);
 
         var test = Square(99, new Random(99));
         var mask = Segmenter.Segment(net, test.Image!, SegmentationOptions.SingleScale, CPU).Mask;
