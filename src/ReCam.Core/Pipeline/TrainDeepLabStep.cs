@@ -102,33 +102,9 @@ public static class TrainDeepLabStep
     /// <exception cref="InvalidDataException">The file is not a DeepLab checkpoint, or its weights do not fit.</exception>
     public static (DeepLabNetwork Network, CheckpointInfo Info) Load(string path)
     {
-        var info = Checkpoint.Verify(path);
-        if (info.Kind != Kind)
-            throw new InvalidDataException($"Checkpoint '{path}' is a {info.Kind} model, not a segmentation network ({Kind}); run {Name} or pass its models/{Kind}.ckpt.");
-        BackboneSpec spec;
-        DeepLabShape shape;
-        try
-        {
-            spec = BackboneCatalog.Get(info.Backbone);
-            shape = DeepLabShape.Parse(info.Options.GetValueOrDefault(DeepLabTrainingOptions.VariantKey, "v2"),
-                info.Options.GetValueOrDefault(DeepLabTrainingOptions.OutputStrideKey, "8"));
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"Checkpoint '{path}': {e.Message}", e);
-        }
-        var network = DeepLabNetwork.Empty(spec, shape, info.Classes.Count + 1);
-        try
-        {
-            Checkpoint.LoadWeights(path, network);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
-        network.eval();
-        return (network, info);
+        return Checkpoint.LoadOfKind(path, Kind, "segmentation network", Name, info => DeepLabNetwork.Empty(BackboneCatalog.Get(info.Backbone),
+            DeepLabShape.Parse(info.Options.GetValueOrDefault(DeepLabTrainingOptions.VariantKey, "v2"),
+                info.Options.GetValueOrDefault(DeepLabTrainingOptions.OutputStrideKey, "8")), info.Classes.Count + 1));
     }
 
     /// <summary>A one-line description of a loaded model, for logs.</summary>

@@ -69,29 +69,6 @@ public static class TrainIrnStep
     /// <exception cref="InvalidDataException">The file is not a boundary-network checkpoint, or its weights do not fit.</exception>
     public static (BoundaryNetwork Network, CheckpointInfo Info) Load(string path)
     {
-        var info = Checkpoint.Verify(path);
-        if (info.Kind != Kind)
-            throw new InvalidDataException($"Checkpoint '{path}' is a {info.Kind} model, not a boundary network ({Kind}); run {Name} or pass its models/{Kind}.ckpt.");
-        BackboneSpec spec;
-        try
-        {
-            spec = BackboneCatalog.Get(info.Backbone);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"Checkpoint '{path}' names the unknown backbone '{info.Backbone}'.", e);
-        }
-        var network = BoundaryNetwork.Empty(spec);
-        try
-        {
-            Checkpoint.LoadWeights(path, network);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
-        network.eval();
-        return (network, info);
+        return Checkpoint.LoadOfKind(path, Kind, "boundary network", Name, info => BoundaryNetwork.Empty(BackboneCatalog.Get(info.Backbone)));
     }
 }

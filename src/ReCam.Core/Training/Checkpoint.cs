@@ -195,6 +195,45 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>
+    /// Loads a checkpoint of one kind (the refinement's and the segmentation's networks): checks the file and its kind, builds
+    /// the network the checkpoint describes with <paramref name="create"/>, loads its weights and sets evaluation mode.
+    /// </summary>
+    /// <param name="path">The checkpoint.</param>
+    /// <param name="kind">The kind it must be, for example "irn".</param>
+    /// <param name="what">What that kind is, for the message, for example "boundary network".</param>
+    /// <param name="step">The step that writes it, for the message.</param>
+    /// <param name="create">Builds the untrained network from the description; an <see cref="ArgumentException"/> (an unknown
+    /// backbone or architecture) becomes an <see cref="InvalidDataException"/> naming the file.</param>
+    /// <exception cref="InvalidDataException">Not a checkpoint of that kind, an unknown architecture, or weights that do not fit.</exception>
+    public static (T Network, CheckpointInfo Info) LoadOfKind<T>(string path, string kind, string what, string step, Func<CheckpointInfo, T> create)
+        where T : nn.Module
+    {
+        var info = Verify(path);
+        if (info.Kind != kind)
+            throw new InvalidDataException($"Checkpoint '{path}' is a {info.Kind} model, not a {what} ({kind}); run {step} or pass its models/{kind}.ckpt.");
+        T network;
+        try
+        {
+            network = create(info);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}': {e.Message}", e);
+        }
+        try
+        {
+            LoadWeights(path, network);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        network.eval();
+        return (network, info);
+    }
+
     /// <summary>Loads the weights stored in <paramref name="path"/> into <paramref name="network"/>.</summary>
     public static void LoadWeights(string path, nn.Module network, bool strict = true)
     {
