@@ -104,12 +104,15 @@ var valIds = dataset.ReadSplit("val");
 var ml3 = new MLContext(seed: 3);
 var serving = ml3.Model.LoadReCamModel(segmenterZip, out _);
 var valMasks = new ReCam.Evaluation.ConfusionMatrix(classNames.Length + 1);
-var clock = System.Diagnostics.Stopwatch.StartNew();
+var clock = new System.Diagnostics.Stopwatch(); // times Predict alone (decode, network, arg-max), not the file reads or overlays
 using (var segmentEngine = ml3.Model.CreatePredictionEngine<ImageBytesRow, SegmentationPrediction>(serving))
 {
     foreach (string id in valIds)
     {
-        var result = segmentEngine.Predict(new ImageBytesRow { Image = File.ReadAllBytes(dataset.ImagePath(id)) });
+        var input = new ImageBytesRow { Image = File.ReadAllBytes(dataset.ImagePath(id)) };
+        clock.Start();
+        var result = segmentEngine.Predict(input);
+        clock.Stop();
         var truth = PngLabelReader.Read(dataset.MaskPath(id) ?? throw new FileNotFoundException($"No mask for {id}"));
         valMasks.Add(truth.Values, result.PredictedMask);
         var overlay = MaskOverlay.Draw(ImageDecoder.LoadRgb(dataset.ImagePath(id)), new LabelMap(result.PredictedMaskWidth, result.PredictedMaskHeight, result.PredictedMask));

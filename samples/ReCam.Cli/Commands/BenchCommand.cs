@@ -158,7 +158,7 @@ internal static class BenchCommand
             rng.NextBytes(pixels);
             var label = new byte[crop * crop];
             for (int p = 0; p < label.Length; p++) label[p] = (byte)(((p % crop) / (crop / 4)) switch { 0 => 0, 1 => 1, 2 => 255, _ => 0 });
-            return new BoundarySample($"random{i}", new RgbImage(crop, crop, pixels), new LabelMap(crop, crop, label));
+            return new LabelledImage($"random{i}", new RgbImage(crop, crop, pixels), new LabelMap(crop, crop, label));
         }).ToList();
         var (network, _) = BoundaryNetwork.Create(spec, null, seed: 0);
         using var _ = network;

@@ -23,7 +23,7 @@ internal static class SegmentationBench
         {
             var mask = new byte[size * size];
             for (int p = 0; p < mask.Length; p++) mask[p] = (byte)((p % size) * (classes + 1) / size);
-            return new SegmentationSample($"random{i}", BenchCommand.RandomImage(size), new LabelMap(size, size, mask));
+            return new LabelledImage($"random{i}", BenchCommand.RandomImage(size), new LabelMap(size, size, mask));
         }).ToList();
         var options = new DeepLabTrainingOptions { Shape = shape, Epochs = 1, BatchSize = batch, Crop = size, Seed = 1 };
         var clock = new Stopwatch();

@@ -42,7 +42,7 @@ public static class TrainDeepLabStep
                 ? $"No pseudo masks in '{masks}': run {MakeSemSegStep.Name} for split '{settings.Split}' first, or pass --masks DIR."
                 : $"Mask folder '{masks}' does not exist.");
         CamMapsFile.CheckClasses(masks, view.ClassNames);
-        var samples = view.Ids.Select(id => new SegmentationSample(id, view.Dataset.ImagePath(id), MakeSemSegStep.PathFor(masks, id))).ToList();
+        var samples = view.Ids.Select(id => new LabelledImage(id, view.Dataset.ImagePath(id), MakeSemSegStep.PathFor(masks, id))).ToList();
         CheckMasks(samples, view.ClassNames.Count + 1, masks, settings.Split, cancellationToken);
 
         var spec = BackboneCatalog.Get(settings.Backbone);
@@ -78,9 +78,9 @@ public static class TrainDeepLabStep
     /// Reads every mask before training starts, so that a missing file, a mask of another size than its image or a value above
     /// the class count stops the run at once with the file named, not an hour into it.
     /// </summary>
-    private static void CheckMasks(IReadOnlyList<SegmentationSample> samples, int labelCount, string folder, string split, CancellationToken cancellationToken)
+    private static void CheckMasks(IReadOnlyList<LabelledImage> samples, int labelCount, string folder, string split, CancellationToken cancellationToken)
     {
-        var missing = samples.Where(s => !File.Exists(s.MaskPath)).Select(s => s.Id).ToList();
+        var missing = samples.Where(s => !File.Exists(s.LabelPath)).Select(s => s.Id).ToList();
         if (missing.Count > 0)
             throw new FileNotFoundException(
                 $"{missing.Count} of {samples.Count} mask(s) of split '{split}' missing in '{folder}' (e.g. {string.Join(", ", missing.Take(5).Select(id => id + ".png"))}).");
@@ -89,7 +89,7 @@ public static class TrainDeepLabStep
             Parallel.ForEach(samples, new ParallelOptions { CancellationToken = cancellationToken }, s =>
             {
                 var (width, height) = ImageDecoder.ReadSize(s.ImagePath);
-                SegmentationSamples.CheckMask(s, PngLabelReader.Read(s.MaskPath), width, height, labelCount);
+                SegmentationSamples.CheckMask(s, PngLabelReader.Read(s.LabelPath), width, height, labelCount);
             });
         }
         catch (AggregateException e)

@@ -31,8 +31,8 @@ public static class TrainIrnStep
             throw new DirectoryNotFoundException($"No IR labels in '{work.IrLabels}': run {CamToIrLabelStep.Name} for split '{settings.Split}' first.");
         CamMapsFile.CheckClasses(work.IrLabels, view.ClassNames);
         var samples = view.TrainingSamples()
-            .Select(s => new BoundarySample(s.Id, s.ImagePath, CamToIrLabelStep.PathFor(work.IrLabels, s.Id))).ToList();
-        var missing = samples.Where(s => !File.Exists(s.IrLabelPath)).Select(s => s.Id).ToList();
+            .Select(s => new LabelledImage(s.Id, s.ImagePath, CamToIrLabelStep.PathFor(work.IrLabels, s.Id))).ToList();
+        var missing = samples.Where(s => !File.Exists(s.LabelPath)).Select(s => s.Id).ToList();
         if (missing.Count > 0)
             throw new FileNotFoundException(
                 $"{missing.Count} IR label(s) missing in '{work.IrLabels}' (e.g. {string.Join(", ", missing.Take(5))}); run {CamToIrLabelStep.Name} for split '{settings.Split}' first.");

@@ -16,7 +16,7 @@ public static class BoundaryTrainer
     /// <summary>Trains the edge layers of <paramref name="network"/> in place.</summary>
     /// <exception cref="InvalidOptionException">An option is invalid.</exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
-    public static void Train(BoundaryNetwork network, IReadOnlyList<BoundarySample> samples, BoundaryTrainingOptions options, Device device,
+    public static void Train(BoundaryNetwork network, IReadOnlyList<LabelledImage> samples, BoundaryTrainingOptions options, Device device,
         TrainingHooks? hooks = null)
     {
         options.Validate();

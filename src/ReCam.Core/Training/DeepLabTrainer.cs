@@ -17,7 +17,7 @@ public static class DeepLabTrainer
     /// <exception cref="InvalidOptionException">An option is invalid.</exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
     /// <exception cref="InvalidDataException">A mask does not fit its image or has a value above the class count.</exception>
-    public static void Train(DeepLabNetwork network, IReadOnlyList<SegmentationSample> samples, DeepLabTrainingOptions options, Device device,
+    public static void Train(DeepLabNetwork network, IReadOnlyList<LabelledImage> samples, DeepLabTrainingOptions options, Device device,
         TrainingHooks? hooks = null)
     {
         options.Validate();

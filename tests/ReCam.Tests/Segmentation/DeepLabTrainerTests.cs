@@ -62,7 +62,7 @@ public sealed class DeepLabTrainerTests
         var test = Square(99, new Random(99));
         var mask = Segmenter.Segment(net, test.Image!, SegmentationOptions.SingleScale, CPU).Mask;
         // The square is found (object pixels against object pixels) and mostly given its own class.
-        var truth = test.Mask!.Values;
+        var truth = test.Labels!.Values;
         int both = mask.Values.Zip(truth).Count(p => p.First > 0 && p.Second > 0), either = mask.Values.Zip(truth).Count(p => p.First > 0 || p.Second > 0);
         Assert.True(both > 0.5 * either, $"object IoU {both / (double)either:P0}");
         var inside = mask.Values.Where((v, i) => truth[i] > 0 && v > 0).ToList();
@@ -73,12 +73,12 @@ public sealed class DeepLabTrainerTests
     public void MasksThatDoNotFitAreNamed()
     {
         var good = Square(0, new Random(0));
-        var small = new SegmentationSample("small", good.Image!, new LabelMap(63, 64));
-        var high = new SegmentationSample("high", good.Image!, new LabelMap(64, 64, 7));
+        var small = new LabelledImage("small", good.Image!, new LabelMap(63, 64));
+        var high = new LabelledImage("high", good.Image!, new LabelMap(64, 64, 7));
         using var net = GlobalGenerator.Seeded(5, () => DeepLabNetwork.Empty(TestBackbones.Tiny, new DeepLabShape(DeepLabVariant.V2, 16), 3));
         var options = new DeepLabTrainingOptions { Epochs = 1, BatchSize = 2, Crop = 64 };
         var e = Assert.Throws<InvalidDataException>(() => DeepLabTrainer.Train(net, [good, small], options, CPU));
-        Assert.Contains("mask of small", e.Message);
+        Assert.Contains("labels of small", e.Message);
         Assert.Contains("63x64", e.Message);
         e = Assert.Throws<InvalidDataException>(() => DeepLabTrainer.Train(net, [good, high], options, CPU));
         Assert.Contains("value 7", e.Message);
@@ -103,7 +103,7 @@ public sealed class DeepLabTrainerTests
         Assert.Equal(new DeepLabShape(DeepLabVariant.V3, 16), d.Shape); // what measured best here (README, "DeepLab")
     }
 
-    private static SegmentationSample Square(int index, Random rng)
+    private static LabelledImage Square(int index, Random rng)
     {
         const int size = 64;
         var px = new byte[size * size * 3];
@@ -119,7 +119,7 @@ public sealed class DeepLabTrainerTests
                 px[3 * i + 1] = 20;
                 px[3 * i + 2] = (byte)(label == 2 ? 230 : 20);
             }
-        return new SegmentationSample($"square{index}", new RgbImage(size, size, px), new LabelMap(size, size, mask));
+        return new LabelledImage($"square{index}", new RgbImage(size, size, px), new LabelMap(size, size, mask));
     }
 
     private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

@@ -203,7 +203,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
         float automatic = AutomaticThreshold(input, rows, ch);
         var (foreground, background) = o.ToIrLabels().ThresholdsFor(automatic);
         var labels = IrLabels(rows, foreground, background, ch);
-        var samples = rows.Select((r, i) => new BoundarySample(r.Id, r.Image, labels[i])).ToList();
+        var samples = rows.Select((r, i) => new LabelledImage(r.Id, r.Image, labels[i])).ToList();
         rows.Clear(); // the maps are not needed any more; the images are, by the samples
 
         var spec = BackboneCatalog.Get(o.Backbone);

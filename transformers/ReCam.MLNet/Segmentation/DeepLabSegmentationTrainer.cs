@@ -194,11 +194,11 @@ public sealed class DeepLabSegmentationTrainer : IEstimator<DeepLabSegmentationT
         }
     }
 
-    private List<SegmentationSample> ReadRows(IDataView input, MaskColumns columns, int labelCount, IChannel ch)
+    private List<LabelledImage> ReadRows(IDataView input, MaskColumns columns, int labelCount, IChannel ch)
     {
         using var cursor = input.GetRowCursor(SegmentationRowReader.Dependencies(columns).Select(i => input.Schema[i]));
         var reader = new SegmentationRowReader(cursor, columns);
-        var samples = new List<SegmentationSample>();
+        var samples = new List<LabelledImage>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (cursor.MoveNext())
         {
@@ -206,7 +206,7 @@ public sealed class DeepLabSegmentationTrainer : IEstimator<DeepLabSegmentationT
             try
             {
                 var image = reader.Image();
-                samples.Add(new SegmentationSample($"row {cursor.Position}", image, reader.Mask(image, labelCount)));
+                samples.Add(new LabelledImage($"row {cursor.Position}", image, reader.Mask(image, labelCount)));
             }
             catch (InvalidOperationException e)
             {
