@@ -49,7 +49,7 @@ internal static class BenchCommand
         };
         var segmentation = new Option<bool>("--segmentation")
         {
-            Description = "Measure DeepLab instead: train-deeplab images/s and segmentation images/s (single scale; multi-scale + flip) at --size",
+            Description = "Measure DeepLab instead: train-deeplab images/s, segmentation images/s (single scale; multi-scale + flip) at --size, and through an ML.NET PredictionEngine",
         };
         var deeplab = new Option<string>("--deeplab") { DefaultValueFactory = _ => new DeepLabShape().VariantName, Description = "--segmentation: DeepLab head, v2 or v3" };
         var outputStride = new Option<int>("--output-stride") { DefaultValueFactory = _ => new DeepLabShape().OutputStride, Description = "--segmentation: output stride, 8 or 16" };
@@ -72,6 +72,7 @@ internal static class BenchCommand
             {
                 var shape = DeepLabShape.Parse(r.GetValue(deeplab)!, r.GetValue(outputStride).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 SegmentationBench.Run(spec, shape, s, b, r.GetValue(steps), r.GetValue(images), c, token);
+                PredictionEngineBench.Run(spec.Name, shape, s, r.GetValue(images), c, token);
                 return;
             }
             var (net, _) = CamNetwork.Create(spec, c, null, seed: 0);

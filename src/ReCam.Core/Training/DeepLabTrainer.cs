@@ -23,11 +23,16 @@ public static class DeepLabTrainer
         options.Validate();
         var source = new SegmentationSamples(samples, options.Crop, options.RandomScales, network.LabelCount, network.Spec.Normalization);
         var loop = new TrainingLoop(source, options.BatchSize, options.EpochsFor(samples.Count), options.Seed, device);
-        network.ReseedTraining(options.Seed); // the dropout masks follow the run's seed, not torch's process-wide generator
         using var step = new DeepLabTrainingStep(network, options);
         try
         {
-            loop.Run((images, labels, t) => step.Run(images, labels, t, loop.TotalSteps), hooks ?? new TrainingHooks(), step.Optimizer);
+            loop.Run((images, labels, t) =>
+            {
+                // DeepLab-v3's dropout masks follow (seed, epoch) like the batches, not torch's process-wide generator: a run
+                // resumed from an epoch checkpoint then draws the same masks as an uninterrupted one.
+                if (t % loop.StepsPerEpoch == 0) network.ReseedTraining(TrainingLoop.EpochSeed(options.Seed, (int)(t / loop.StepsPerEpoch) + 1));
+                return step.Run(images, labels, t, loop.TotalSteps);
+            }, hooks ?? new TrainingHooks(), step.Optimizer);
         }
         finally
         {

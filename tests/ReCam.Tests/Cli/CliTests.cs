@@ -48,7 +48,7 @@ public class CliTests(TinyScenes data)
         (code, output) = Recam("bench", "--segmentation", "--size", "32", "--batch", "2", "--steps", "1", "--images", "1", "--classes", "3",
             "--deeplab", "v3", "--output-stride", "16");
         Assert.True(code == 0, output);
-        foreach (string line in new[] { "DeepLab-v3, output stride 16", "train-deeplab step", "single scale", "x flip", "peak resident memory" })
+        foreach (string line in new[] { "DeepLab-v3, output stride 16", "train-deeplab step", "single scale", "x flip", "peak resident memory", "PredictionEngine, 32x32 PNG bytes", "one engine per thread" })
             Assert.Contains(line, output);
     }
 

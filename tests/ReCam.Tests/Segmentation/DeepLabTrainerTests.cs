@@ -70,6 +70,35 @@ public sealed class DeepLabTrainerTests
     }
 
     [Fact]
+    public void AResumedRunRepeatsTheUninterruptedOne()
+    {
+        // DeepLab-v3 has dropout: after a resume from the epoch-1 weights and optimiser state, epoch 2 must draw the same
+        // batches and the same dropout masks, so its losses repeat those of the run that was not interrupted.
+        var samples = Enumerable.Range(0, 8).Select(i => Square(i, new Random(i))).ToList();
+        var shape = new DeepLabShape(DeepLabVariant.V3, 16);
+        var options = new DeepLabTrainingOptions { Epochs = 2, BatchSize = 4, Crop = 64, LearningRate = 0.01, RandomScales = [0.75, 1.0], Seed = 3 };
+        using var whole = GlobalGenerator.Seeded(5, () => DeepLabNetwork.Empty(TestBackbones.Tiny, shape, 3));
+        var losses = new List<double>();
+        Dictionary<string, Tensor>? afterEpoch1 = null;
+        byte[]? optimizerState = null;
+        DeepLabTrainer.Train(whole, samples, options, CPU, new TrainingHooks(new Progress(p => losses.Add(p.Metrics.Loss)), (metrics, state) =>
+        {
+            if (metrics.Epoch != 1) return;
+            afterEpoch1 = whole.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+            optimizerState = state();
+        }));
+        Assert.Equal(4, losses.Count);
+
+        using var resumed = GlobalGenerator.Seeded(6, () => DeepLabNetwork.Empty(TestBackbones.Tiny, shape, 3));
+        resumed.load_state_dict(afterEpoch1!);
+        var resumedLosses = new List<double>();
+        DeepLabTrainer.Train(resumed, samples, options, CPU,
+            new TrainingHooks(new Progress(p => resumedLosses.Add(p.Metrics.Loss)), StartEpoch: 1, OptimizerState: optimizerState));
+        Assert.Equal(losses.Skip(2), resumedLosses);
+        foreach (var t in afterEpoch1!.Values) t.Dispose();
+    }
+
+    [Fact]
     public void MasksThatDoNotFitAreNamed()
     {
         var good = Square(0, new Random(0));
