@@ -105,11 +105,11 @@ var ml3 = new MLContext(seed: 3);
 var serving = ml3.Model.LoadReCamModel(segmenterZip, out _);
 var valMasks = new ReCam.Evaluation.ConfusionMatrix(classNames.Length + 1);
 var clock = new System.Diagnostics.Stopwatch(); // times Predict alone (decode, network, arg-max), not the file reads or overlays
-using (var segmentEngine = ml3.Model.CreatePredictionEngine<ImageBytesRow, SegmentationPrediction>(serving))
+using (var segmentEngine = ml3.Model.CreatePredictionEngine<SegmenterInput, SegmenterPrediction>(serving))
 {
     foreach (string id in valIds)
     {
-        var input = new ImageBytesRow { Image = File.ReadAllBytes(dataset.ImagePath(id)) };
+        var input = new SegmenterInput { Image = File.ReadAllBytes(dataset.ImagePath(id)) };
         clock.Start();
         var result = segmentEngine.Predict(input);
         clock.Stop();

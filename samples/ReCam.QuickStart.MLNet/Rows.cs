@@ -34,26 +34,3 @@ public sealed class ReCamPrediction
     /// <summary>The pseudo mask, H×W values (0 background, c + 1 class c).</summary>
     public byte[] PseudoMask { get; set; } = [];
 }
-
-/// <summary>Input of the scoring-only segmenter: an encoded image (a file's or an upload's bytes).</summary>
-public sealed class ImageBytesRow
-{
-    /// <summary>JPEG or PNG bytes.</summary>
-    public byte[] Image { get; set; } = [];
-}
-
-/// <summary>The segmenter's output columns.</summary>
-public sealed class SegmentationPrediction
-{
-    /// <summary>H×W labels (0 background, c + 1 class c).</summary>
-    public byte[] PredictedMask { get; set; } = [];
-
-    /// <summary>H.</summary>
-    public int PredictedMaskHeight { get; set; }
-
-    /// <summary>W.</summary>
-    public int PredictedMaskWidth { get; set; }
-
-    /// <summary>Share of the pixels per label, background first.</summary>
-    public float[] PredictedMaskAreas { get; set; } = [];
-}

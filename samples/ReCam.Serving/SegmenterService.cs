@@ -5,32 +5,6 @@ using ReCam.MLNet;
 namespace ReCam.Serving;
 
 /// <summary>
-/// The input row of a scoring-only segmenter model: the uploaded file's bytes (JPEG or PNG). ML.NET's prediction engines cannot
-/// take an in-memory <c>MLImage</c>, and the segmenter decodes encoded bytes itself.
-/// </summary>
-public sealed class ImageInput
-{
-    /// <summary>The encoded image.</summary>
-    public byte[] Image { get; set; } = [];
-}
-
-/// <summary>What the segmenter adds to a row (column names of <see cref="SegmentationColumnNames"/>' default base).</summary>
-public sealed class MaskOutput
-{
-    /// <summary>H×W labels, row-major: 0 background, c + 1 class c.</summary>
-    public byte[] PredictedMask { get; set; } = [];
-
-    /// <summary>H.</summary>
-    public int PredictedMaskHeight { get; set; }
-
-    /// <summary>W.</summary>
-    public int PredictedMaskWidth { get; set; }
-
-    /// <summary>Share of the pixels per label (background first).</summary>
-    public float[] PredictedMaskAreas { get; set; } = [];
-}
-
-/// <summary>
 /// The model, loaded once, and a pool of prediction engines over it. A prediction engine is not thread-safe and costs a
 /// schema binding to create, so requests borrow one and give it back, as Microsoft.Extensions.ML's PredictionEnginePool does;
 /// the engines do not own the model, so returning or dropping one never frees the network.
@@ -38,7 +12,7 @@ public sealed class MaskOutput
 public sealed class SegmenterService : IDisposable
 {
     private readonly ITransformer _model;
-    private readonly DefaultObjectPool<PredictionEngine<ImageInput, MaskOutput>> _engines;
+    private readonly DefaultObjectPool<PredictionEngine<SegmenterInput, SegmenterPrediction>> _engines;
 
     /// <summary>Loads the model at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
@@ -51,19 +25,19 @@ public sealed class SegmenterService : IDisposable
         var segmenter = (_model as IEnumerable<ITransformer>)?.OfType<DeepLabSegmentationTransformer>().LastOrDefault() ?? _model as DeepLabSegmentationTransformer
             ?? throw new InvalidDataException($"Model '{path}' holds no DeepLab segmenter; save one with the ML.NET sample or DeepLabSegmentation().");
         ClassNames = ["background", .. segmenter.ClassNames];
-        _engines = new DefaultObjectPool<PredictionEngine<ImageInput, MaskOutput>>(new EnginePolicy(ml, _model), Environment.ProcessorCount * 2);
+        _engines = new DefaultObjectPool<PredictionEngine<SegmenterInput, SegmenterPrediction>>(new EnginePolicy(ml, _model), Environment.ProcessorCount * 2);
     }
 
     /// <summary>Background, then the model's class names (index = mask value).</summary>
     public IReadOnlyList<string> ClassNames { get; }
 
     /// <summary>Segments one encoded image.</summary>
-    public MaskOutput Segment(byte[] image)
+    public SegmenterPrediction Segment(byte[] image)
     {
         var engine = _engines.Get();
         try
         {
-            return engine.Predict(new ImageInput { Image = image });
+            return engine.Predict(new SegmenterInput { Image = image });
         }
         finally
         {
@@ -74,11 +48,11 @@ public sealed class SegmenterService : IDisposable
     /// <inheritdoc />
     public void Dispose() => (_model as IDisposable)?.Dispose();
 
-    private sealed class EnginePolicy(MLContext ml, ITransformer model) : PooledObjectPolicy<PredictionEngine<ImageInput, MaskOutput>>
+    private sealed class EnginePolicy(MLContext ml, ITransformer model) : PooledObjectPolicy<PredictionEngine<SegmenterInput, SegmenterPrediction>>
     {
-        public override PredictionEngine<ImageInput, MaskOutput> Create() =>
-            ml.Model.CreatePredictionEngine<ImageInput, MaskOutput>(model, new PredictionEngineOptions { OwnsTransformer = false });
+        public override PredictionEngine<SegmenterInput, SegmenterPrediction> Create() =>
+            ml.Model.CreatePredictionEngine<SegmenterInput, SegmenterPrediction>(model, new PredictionEngineOptions { OwnsTransformer = false });
 
-        public override bool Return(PredictionEngine<ImageInput, MaskOutput> obj) => true;
+        public override bool Return(PredictionEngine<SegmenterInput, SegmenterPrediction> obj) => true;
     }
 }

@@ -45,9 +45,9 @@ internal static class PredictionEngineBench
 
     private static double ImagesPerSecond(MLContext ml, ITransformer segmenter, byte[] encoded, int images, CancellationToken token)
     {
-        using var engine = ml.Model.CreatePredictionEngine<BytesRow, MaskRow>(segmenter, new PredictionEngineOptions { OwnsTransformer = false });
-        var input = new BytesRow { Image = encoded };
-        var output = new MaskRow();
+        using var engine = ml.Model.CreatePredictionEngine<SegmenterInput, SegmenterPrediction>(segmenter, new PredictionEngineOptions { OwnsTransformer = false });
+        var input = new SegmenterInput { Image = encoded };
+        var output = new SegmenterPrediction();
         engine.Predict(input, ref output); // warm-up
         var watch = Stopwatch.StartNew();
         for (int i = 0; i < images; i++)
@@ -73,15 +73,5 @@ internal static class PredictionEngineBench
         public string ImagePath { get; set; } = "";
 
         public string MaskPath { get; set; } = "";
-    }
-
-    private sealed class BytesRow
-    {
-        public byte[] Image { get; set; } = [];
-    }
-
-    private sealed class MaskRow
-    {
-        public byte[] PredictedMask { get; set; } = [];
     }
 }

@@ -89,7 +89,7 @@ public static class TrainDeepLabStep
             Parallel.ForEach(samples, new ParallelOptions { CancellationToken = cancellationToken }, s =>
             {
                 var (width, height) = ImageDecoder.ReadSize(s.ImagePath);
-                SegmentationSamples.CheckMask(s, PngLabelReader.Read(s.LabelPath), width, height, labelCount);
+                SegmentationSamples.CheckMask(s, s.ReadLabels(), width, height, labelCount);
             });
         }
         catch (AggregateException e)

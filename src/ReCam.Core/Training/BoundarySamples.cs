@@ -42,5 +42,4 @@ internal sealed class BoundarySamples : ISampleSource
         var reduced = PilResize.Nearest(new LabelMap(Crop, Crop, cropLabel), Crop / 4, Crop / 4);
         for (int i = 0; i < reduced.Values.Length; i++) target[i] = reduced.Values[i];
     }
-
 }

@@ -18,18 +18,6 @@ public sealed class SegmenterTests(CamModelFixture fixture)
         public string ImagePath { get; set; } = "";
     }
 
-    /// <summary>The scoring-only model's output.</summary>
-    public sealed class Prediction
-    {
-        public byte[] PredictedMask { get; set; } = [];
-
-        public int PredictedMaskHeight { get; set; }
-
-        public int PredictedMaskWidth { get; set; }
-
-        public float[] PredictedMaskAreas { get; set; } = [];
-    }
-
     /// <summary>Training rows with masks as label PNG paths.</summary>
     public sealed class MaskRow
     {
@@ -104,7 +92,7 @@ public sealed class SegmenterTests(CamModelFixture fixture)
             // not own: by default disposing an engine disposes the model, and ours frees its network).
             Parallel.For(0, rows.Count, new ParallelOptions { MaxDegreeOfParallelism = 3 }, i =>
             {
-                using var engine = new MLContext(seed: 3).Model.CreatePredictionEngine<ImageRow, Prediction>(loaded,
+                using var engine = new MLContext(seed: 3).Model.CreatePredictionEngine<ImageRow, SegmenterPrediction>(loaded,
                     new PredictionEngineOptions { OwnsTransformer = false });
                 var p = engine.Predict(rows[i]);
                 Assert.Equal((Size, Size), (p.PredictedMaskHeight, p.PredictedMaskWidth));
