@@ -53,14 +53,31 @@ internal static class BenchCommand
         };
         var deeplab = new Option<string>("--deeplab") { DefaultValueFactory = _ => new DeepLabShape().VariantName, Description = "--segmentation: DeepLab head, v2 or v3" };
         var outputStride = new Option<int>("--output-stride") { DefaultValueFactory = _ => new DeepLabShape().OutputStride, Description = "--segmentation: output stride, 8 or 16" };
+        var voc = new Option<string?>("--voc")
+        {
+            Description = "Time one step's own code on this dataset's training images instead of random tensors (with --work); prints a RESULT line",
+        };
+        var work = new Option<string>("--work")
+        {
+            DefaultValueFactory = _ => "make-cam", Description = $"--voc: the work to time, one of {string.Join(", ", StepBench.Works)} (one per process: the peak memory is its own)",
+        };
+        var peakSpeed = new Option<bool>("--peak")
+        {
+            Description = "Measure the CPU's own speed through libtorch instead: fp32 (and native bfloat16) matmul and 3x3 convolutions in GFLOP/s, the yardstick for the other figures",
+        };
         var cmd = new Command("bench", "Measure training images/s, extraction images/s and peak memory on random data")
         {
             backbone, size, batch, steps, images, classes, keys, threads, extractionOnly, neighbour, memorySizes, maxInputSide, refinement, advImages,
-            advIterations, segmentation, deeplab, outputStride,
+            advIterations, segmentation, deeplab, outputStride, voc, work, peakSpeed,
         };
         cmd.SetAction((r, ct) => runner.Run("bench", ct, (log, token) =>
         {
             ComputeDevice.Select("cpu", r.GetValue(threads));
+            if (r.GetValue(peakSpeed))
+            {
+                PeakBench.Run(repetitions: 10, token);
+                return;
+            }
             if (r.GetValue(refinement))
             {
                 RefinementBench.Run(r.GetValue(keys), r.GetValue(images), token);
@@ -68,6 +85,11 @@ internal static class BenchCommand
             }
             var spec = BackboneCatalog.Get(r.GetValue(backbone)!);
             int s = r.GetValue(size), b = r.GetValue(batch), c = r.GetValue(classes);
+            if (r.GetValue(voc) is { } root)
+            {
+                StepBench.Run(r.GetValue(work)!, root, spec, b, s, r.GetValue(steps), r.GetValue(images), token);
+                return;
+            }
             if (r.GetValue(segmentation))
             {
                 var shape = DeepLabShape.Parse(r.GetValue(deeplab)!, r.GetValue(outputStride).ToString(System.Globalization.CultureInfo.InvariantCulture));
