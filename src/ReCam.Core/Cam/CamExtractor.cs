@@ -155,13 +155,28 @@ public sealed class CamExtractor
         return stack(maps).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Largest image area (pixels) whose flip pair goes through the backbone as one batch of two, as the official code does; a
+    /// larger one goes through one copy after the other, which gives the same maps with half the activation memory, so that
+    /// <see cref="MaxInputSide"/> keeps bounding the peak.
+    /// </summary>
+    public const int PairBatchMaxPixels = 1024 * 1024;
+
     private Tensor MergedCam(RgbImage image, Tensor weight)
     {
         using var scope = NewDisposeScope();
-        var x = Normalized(image);
-        // The official code batches the image with its flip; one after the other gives the same maps with half the peak memory.
+        // Channels-last (NHWC) layout: the convolutions and the max pooling run on it without reordering each activation (the
+        // tensor keeps its NCHW shape; only the strides differ).
+        var x = ChannelsLast(Normalized(image));
+        if (image.Width * image.Height <= PairBatchMaxPixels)
+        {
+            var pair = Cam(cat([x, x.flip(3)], 0), weight);
+            return pair[0].add_(pair[1].flip(2)).MoveToOuterDisposeScope();
+        }
         var a = Cam(x, weight);
         using (var flipped = x.flip(3)) a.add_(Cam(flipped, weight).flip(3));
         return a[0].MoveToOuterDisposeScope();
     }
+
+    private static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 }

@@ -36,7 +36,36 @@ internal sealed class FixedBatchNorm2d : nn.Module<Tensor, Tensor>
     /// <summary>Stored per-channel variance.</summary>
     public Tensor RunningVar => get_buffer("running_var")!;
 
+    /// <summary>The epsilon added to the variance.</summary>
+    public double Eps => _eps;
+
     /// <inheritdoc />
     public override Tensor forward(Tensor input) =>
         nn.functional.batch_norm(input, RunningMean, RunningVar, Weight, Bias, training: false, momentum: 0.0, eps: _eps);
+}
+
+/// <summary>
+/// A convolution followed by a frozen batch normalisation, applied as one convolution when no gradient is recorded.
+/// </summary>
+/// <remarks>
+/// The normalisation is affine per channel, so it folds into the convolution: weight · γ/√(var + ε) and bias β − mean · γ/√(var + ε).
+/// Under <c>no_grad</c> (extraction, segmentation, boundary maps) that saves one pass over every activation and lets the
+/// convolution add the bias in its own kernel: measured on a ResNet-18 extraction it is worth about as much as the
+/// normalisation's own time. The folded weights are computed at each call from the current parameters (a few MB of
+/// arithmetic against GFLOPs of convolution), so nothing is cached that training or loading could make stale. With
+/// gradients on, the two layers run as written, so that γ and β receive theirs. The values agree to float rounding.
+/// </remarks>
+internal static class ConvBatchNorm
+{
+    /// <summary>bn(conv(x)) for a convolution of the given stride, padding and dilation (the same as the module's own).</summary>
+    public static Tensor Apply(Conv2d conv, FixedBatchNorm2d bn, Tensor x, long stride, long padding, long dilation)
+    {
+        if (is_grad_enabled()) return bn.call(conv.call(x));
+        using var scope = NewDisposeScope();
+        var scale = bn.Weight * (bn.RunningVar + bn.Eps).rsqrt();
+        var weight = conv.weight! * scale.view(-1, 1, 1, 1);
+        var bias = bn.Bias - bn.RunningMean * scale;
+        return nn.functional.conv2d(x, weight, bias, strides: [stride, stride], padding: [padding, padding], dilation: [dilation, dilation])
+            .MoveToOuterDisposeScope();
+    }
 }

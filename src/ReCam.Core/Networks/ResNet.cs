@@ -97,7 +97,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
         return y.MoveToOuterDisposeScope();
     }
 
-    private Tensor Stem(Tensor x) => conv1.call(x).Into(bn1.call).relu_().Into(maxpool.call);
+    private Tensor Stem(Tensor x) => ConvBatchNorm.Apply(conv1, bn1, x, 2, 3, 1).relu_().Into(maxpool.call);
 
     // Block by block rather than Sequential's call, which would keep every block's output until the caller's scope ends.
     private static Tensor Stage(Sequential layer, Tensor x)

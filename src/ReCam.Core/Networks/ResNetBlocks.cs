@@ -16,6 +16,7 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     private readonly FixedBatchNorm2d bn2;
     private readonly Sequential? downsample;
 #pragma warning restore IDE1006
+    private readonly long _stride, _dilation;
 
     /// <summary>Creates a block from <paramref name="inPlanes"/> to <paramref name="planes"/> channels.</summary>
     /// <param name="inPlanes">Input channels.</param>
@@ -25,6 +26,7 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     /// DeepLab on a ResNet-18 needs it, and the weights do not depend on it.</param>
     public BasicBlock(long inPlanes, long planes, long stride, long dilation = 1) : base(nameof(BasicBlock))
     {
+        (_stride, _dilation) = (stride, dilation);
         conv1 = nn.Conv2d(inPlanes, planes, 3, stride: stride, padding: dilation, dilation: dilation, bias: false);
         bn1 = new FixedBatchNorm2d(planes);
         conv2 = nn.Conv2d(planes, planes, 3, stride: 1, padding: dilation, dilation: dilation, bias: false);
@@ -37,9 +39,9 @@ internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = conv1.call(x).Into(bn1.call).relu_();
-        y = y.Into(conv2.call).Into(bn2.call);
-        return ResNetLayers.AddIdentity(y, x, downsample).MoveToOuterDisposeScope();
+        var y = ConvBatchNorm.Apply(conv1, bn1, x, _stride, _dilation, _dilation).relu_();
+        y = y.Into(t => ConvBatchNorm.Apply(conv2, bn2, t, 1, _dilation, _dilation));
+        return ResNetLayers.AddIdentity(y, x, downsample, _stride).MoveToOuterDisposeScope();
     }
 }
 
@@ -58,6 +60,7 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
     private readonly FixedBatchNorm2d bn3;
     private readonly Sequential? downsample;
 #pragma warning restore IDE1006
+    private readonly long _stride, _dilation;
 
     /// <summary>Creates a block from <paramref name="inPlanes"/> channels with width <paramref name="planes"/>.</summary>
     /// <param name="inPlanes">Input channels.</param>
@@ -66,6 +69,7 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
     /// <param name="dilation">Dilation (and padding) of the 3x3 convolution, as torchvision's.</param>
     public Bottleneck(long inPlanes, long planes, long stride, long dilation = 1) : base(nameof(Bottleneck))
     {
+        (_stride, _dilation) = (stride, dilation);
         conv1 = nn.Conv2d(inPlanes, planes, 1, bias: false);
         bn1 = new FixedBatchNorm2d(planes);
         conv2 = nn.Conv2d(planes, planes, 3, stride: stride, padding: dilation, dilation: dilation, bias: false);
@@ -80,10 +84,10 @@ internal sealed class Bottleneck : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = conv1.call(x).Into(bn1.call).relu_();
-        y = y.Into(conv2.call).Into(bn2.call).relu_();
-        y = y.Into(conv3.call).Into(bn3.call);
-        return ResNetLayers.AddIdentity(y, x, downsample).MoveToOuterDisposeScope();
+        var y = ConvBatchNorm.Apply(conv1, bn1, x, 1, 0, 1).relu_();
+        y = y.Into(t => ConvBatchNorm.Apply(conv2, bn2, t, _stride, _dilation, _dilation)).relu_();
+        y = y.Into(t => ConvBatchNorm.Apply(conv3, bn3, t, 1, 0, 1));
+        return ResNetLayers.AddIdentity(y, x, downsample, _stride).MoveToOuterDisposeScope();
     }
 }
 
@@ -100,11 +104,15 @@ internal static class ResNetLayers
         return y;
     }
 
-    /// <summary>ReLU(<paramref name="y"/> + identity) in place of <paramref name="y"/>; identity is x or its downsampling.</summary>
-    public static Tensor AddIdentity(Tensor y, Tensor x, Sequential? downsample)
+    /// <summary>
+    /// ReLU(<paramref name="y"/> + identity) in place of <paramref name="y"/>; identity is x or its downsampling (a 1x1 convolution
+    /// of stride <paramref name="stride"/> and a batch normalisation, folded into one when no gradient is recorded).
+    /// </summary>
+    public static Tensor AddIdentity(Tensor y, Tensor x, Sequential? downsample, long stride)
     {
         if (downsample is null) return y.add_(x).relu_();
-        using var identity = downsample.call(x);
+        var parts = downsample.children().ToArray();
+        using var identity = ConvBatchNorm.Apply((Conv2d)parts[0], (FixedBatchNorm2d)parts[1], x, stride, 0, 1);
         return y.add_(identity).relu_();
     }
 

@@ -46,6 +46,42 @@ public class ResNetTests
         Assert.True(bn.Weight.requires_grad);
     }
 
+    [Theory]
+    [InlineData(ResNetBlock.Basic, 0)]
+    [InlineData(ResNetBlock.Bottleneck, 0)]
+    [InlineData(ResNetBlock.Bottleneck, 8)]
+    public void NoGradForwardWithFoldedBatchNormsEqualsTheLayerByLayerForward(ResNetBlock block, int dilatedOutputStride)
+    {
+        using var scope = NewDisposeScope();
+        var net = dilatedOutputStride == 0 ? new ResNet(block, [1, 2, 1, 1]) : ResNet.Dilated(block, [1, 2, 1, 1], dilatedOutputStride);
+        // Statistics and affine parameters far from the identity, so a wrong fold (scale, shift, stride or padding) shows.
+        var generator = new Generator(7);
+        using (no_grad())
+        {
+            foreach (var (name, buffer) in net.named_buffers().Where(b => b.name.EndsWith("running_mean", StringComparison.Ordinal)))
+                buffer.copy_(randn(buffer.shape, generator: generator) * 0.5);
+            foreach (var (name, buffer) in net.named_buffers().Where(b => b.name.EndsWith("running_var", StringComparison.Ordinal)))
+                buffer.copy_(rand(buffer.shape, generator: generator) * 2 + 0.1);
+            foreach (var (name, p) in net.named_parameters().Where(p => p.name.Contains(".bn", StringComparison.Ordinal) || p.name.StartsWith("bn1", StringComparison.Ordinal)))
+                p.copy_(randn(p.shape, generator: generator) * 0.3 + (name.EndsWith("weight", StringComparison.Ordinal) ? 1 : 0));
+        }
+        net.eval();
+        var x = randn([2, 3, 37, 45], generator: generator);
+        var layered = net.call(x).detach(); // gradients recorded: conv, then batch norm
+        Tensor folded;
+        using (no_grad()) folded = net.call(x);
+        Assert.Equal(layered.shape, folded.shape);
+        double scale = layered.abs().max().item<float>();
+        Assert.True(scale > 0.1, $"degenerate activations (max {scale})");
+        Assert.True((folded - layered).abs().max().item<float>() <= 1e-5 * scale * 10, "the folded forward differs beyond float rounding");
+        // Channels-last input (as extraction feeds it) gives the same features as well.
+        using (no_grad())
+        {
+            var channelsLast = net.call(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2));
+            Assert.True((channelsLast - layered).abs().max().item<float>() <= 1e-5 * scale * 10);
+        }
+    }
+
     [Fact]
     public void CamNetworkFreezesOnlyTheStem()
     {
