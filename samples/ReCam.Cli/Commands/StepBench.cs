@@ -76,6 +76,8 @@ internal static class StepBench
         var extractor = new CamExtractor(network);
         string folder = Directory.CreateTempSubdirectory("recam-bench-cams-").FullName;
         var times = new List<double>();
+        double decode = 0, write = 0;
+        ExtractionTimings? warm = null;
         try
         {
             for (int i = 0; i < samples.Count; i++)
@@ -83,14 +85,36 @@ internal static class StepBench
                 token.ThrowIfCancellationRequested();
                 var clock = Stopwatch.StartNew();
                 var keys = Enumerable.Range(0, samples[i].Labels.Length).Where(c => samples[i].Labels[c] > 0).Select(c => (long)c).ToArray();
-                var maps = extractor.Extract(ImageDecoder.LoadRgb(samples[i].ImagePath), keys);
+                var image = ImageDecoder.LoadRgb(samples[i].ImagePath);
+                double decoded = clock.Elapsed.TotalSeconds;
+                var maps = extractor.Extract(image, keys);
+                double extracted = clock.Elapsed.TotalSeconds;
                 CamMapsFile.Write(CamMapsFile.PathFor(folder, samples[i].Id), maps);
-                if (i > 0) times.Add(clock.Elapsed.TotalSeconds);
+                if (i == 0)
+                {
+                    warm = extractor.Timings;
+                    continue;
+                }
+                times.Add(clock.Elapsed.TotalSeconds);
+                decode += decoded;
+                write += clock.Elapsed.TotalSeconds - extracted;
             }
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
+        }
+        if (warm is not null && times.Count > 0)
+        {
+            var t = extractor.Timings;
+            double total = times.Sum(), n = times.Count;
+            (string Part, double Seconds)[] parts =
+            [
+                ("decode", decode), ("rescale", t.Rescale - warm.Rescale), ("network", t.Network - warm.Network), ("fusion", t.Fusion - warm.Fusion),
+                ("normalise+copy", t.Output - warm.Output), ("npz write", write),
+            ];
+            Console.WriteLine("profile (mean per image): " + string.Join(", ",
+                parts.Select(p => FormattableString.Invariant($"{p.Part} {1000 * p.Seconds / n:F1} ms ({100 * p.Seconds / total:F0}%)"))));
         }
         return times;
     }

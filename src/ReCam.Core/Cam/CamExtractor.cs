@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ReCam.Imaging;
 using ReCam.Networks;
 using ReCam.Training;
@@ -41,6 +42,7 @@ public sealed class CamExtractor
     private readonly Tensor _weight;
     private readonly InputNormalization _normalization;
     private readonly AdvCamOptions? _climbing;
+    private ExtractionTimings _timings = new();
 
     /// <summary>Creates an extractor over <paramref name="network"/>'s backbone (which should be in eval mode).</summary>
     /// <param name="network">The CAM network; its backbone computes the features and its spec gives the input convention.</param>
@@ -115,19 +117,40 @@ public sealed class CamExtractor
         var strided = zeros(k, ch, cw, device: w.device);
         var highRes = zeros(k, height, width, device: w.device);
         double fit = ScaleFactorFor(width, height);
+        long clock = Stopwatch.GetTimestamp();
         foreach (double nominal in Scales)
         {
             // Each scale's tensors are freed before the next scale starts: peak memory is one scale's, not the sum.
             using var scaleScope = NewDisposeScope();
             double scale = nominal * fit;
             var scaled = scale == 1.0 ? image : PilResize.Rescale(image, scale);
+            _timings.Rescale += Lap(ref clock);
             var cam = (_climbing is null ? MergedCam(scaled, w) : ClimbedCam(scaled, keys, _climbing.IterationsAt(nominal))).unsqueeze(0);
+            _timings.Network += Lap(ref clock);
             strided.add_(nn.functional.interpolate(cam, [ch, cw], mode: InterpolationMode.Bilinear, align_corners: false)[0]);
             highRes.add_(nn.functional.interpolate(cam, [uh, uw], mode: InterpolationMode.Bilinear, align_corners: false)[0, .., ..height, ..width]);
+            _timings.Fusion += Lap(ref clock);
         }
         var stridedN = MaxNormalization.Apply(strided).cpu().contiguous();
         var highN = MaxNormalization.Apply(highRes).cpu().contiguous();
-        return new CamMaps(keys.ToArray(), stridedN.data<float>().ToArray(), ch, cw, highN.data<float>().ToArray(), height, width);
+        var maps = new CamMaps(keys.ToArray(), stridedN.data<float>().ToArray(), ch, cw, highN.data<float>().ToArray(), height, width);
+        _timings.Output += Lap(ref clock);
+        _timings.Images++;
+        return maps;
+    }
+
+    /// <summary>
+    /// Where the time of the extractions so far went (CPU work is synchronous, so wall-clock laps are exact): PIL rescaling,
+    /// the network (normalisation, backbone, classifier, flip merge), the fusion of the scales, the final normalisation and copy.
+    /// </summary>
+    public ExtractionTimings Timings => _timings with { };
+
+    private static double Lap(ref long clock)
+    {
+        long now = Stopwatch.GetTimestamp();
+        double seconds = Stopwatch.GetElapsedTime(clock, now).TotalSeconds;
+        clock = now;
+        return seconds;
     }
 
     private Tensor Cam(Tensor x, Tensor weight)
@@ -179,4 +202,23 @@ public sealed class CamExtractor
     }
 
     private static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+}
+
+/// <summary>Cumulative seconds per part of <see cref="CamExtractor.Extract"/>, over <see cref="Images"/> images.</summary>
+public sealed record ExtractionTimings
+{
+    /// <summary>Images extracted.</summary>
+    public int Images { get; internal set; }
+
+    /// <summary>PIL-exact bicubic rescaling of the image to each scale.</summary>
+    public double Rescale { get; internal set; }
+
+    /// <summary>Input normalisation, backbone and classifier on the image and its flip, and their merge.</summary>
+    public double Network { get; internal set; }
+
+    /// <summary>Bilinear resizing of each scale's maps to the strided and full-resolution grids, and their sum.</summary>
+    public double Fusion { get; internal set; }
+
+    /// <summary>Division by each map's maximum and the copy into the returned arrays.</summary>
+    public double Output { get; internal set; }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -62,9 +63,14 @@ internal static class ConvBatchNorm
     {
         if (is_grad_enabled()) return bn.call(conv.call(x));
         using var scope = NewDisposeScope();
-        var scale = bn.Weight * (bn.RunningVar + bn.Eps).rsqrt();
+        // Explicit scalars, referenced until the end: an implicit one (from `+ eps`, or the alpha of 1 TorchSharp adds to every
+        // addition) is unreachable while the native call runs, and its finalizer freed it mid-call once in our runs
+        // ("Unknown scalar type"); this fold runs at every convolution, so it must not lean on that luck.
+        using var eps = bn.Eps.ToScalar();
+        using var one = 1.ToScalar();
+        var scale = bn.Weight * bn.RunningVar.add(eps, one).rsqrt_();
         var weight = conv.weight! * scale.view(-1, 1, 1, 1);
-        var bias = bn.Bias - bn.RunningMean * scale;
+        var bias = (bn.RunningMean * scale).neg_().add_(bn.Bias, one);
         return nn.functional.conv2d(x, weight, bias, strides: [stride, stride], padding: [padding, padding], dilation: [dilation, dilation])
             .MoveToOuterDisposeScope();
     }

@@ -53,6 +53,36 @@ public class CliTests(TinyScenes data)
     }
 
     [Fact]
+    public void BenchTimesTheStepsOwnCodeOnADatasetAndMeasuresTheYardstick()
+    {
+        // make-cam on real images: a RESULT line (work, backbone, median seconds, peak MiB, timed images) and the profile.
+        var (code, output) = Recam("bench", "--voc", data.Voc, "--work", "make-cam", "--images", "2");
+        Assert.True(code == 0, output);
+        var result = output.Split('\n').Single(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).Split(' ');
+        Assert.Equal(["RESULT", "make-cam", "resnet18-imagenet"], result[..3]);
+        Assert.InRange(double.Parse(result[3], System.Globalization.CultureInfo.InvariantCulture), 1e-4, 60);
+        Assert.InRange(double.Parse(result[4], System.Globalization.CultureInfo.InvariantCulture), 50, 20_000);
+        Assert.Equal("2", result[5].Trim());
+        Assert.Contains("profile (mean per image): decode", output);
+        Assert.Contains("network", output);
+
+        (code, output) = Recam("bench", "--voc", data.Voc, "--work", "train-recam", "--batch", "2", "--steps", "1", "--size", "32");
+        Assert.True(code == 0, output);
+        Assert.Contains("RESULT train-recam resnet18-imagenet ", output);
+
+        (code, output) = Recam("bench", "--voc", data.Voc, "--work", "make-everything");
+        Assert.Equal(2, code);
+        Assert.Contains("make-everything", output);
+
+        (code, output) = Recam("bench", "--peak");
+        Assert.True(code == 0, output);
+        var peaks = output.Split('\n').Where(l => l.StartsWith("PEAK ", StringComparison.Ordinal)).Select(l => l.Split(' ')).ToList();
+        Assert.Contains(peaks, p => p[1] == "matmul_2048" && p[2] == "fp32");
+        Assert.Equal(5, peaks.Count(p => p[2] == "fp32"));
+        Assert.All(peaks, p => Assert.True(double.Parse(p[3], System.Globalization.CultureInfo.InvariantCulture) > 0.1, string.Join(' ', p)));
+    }
+
+    [Fact]
     public void EvalCamRunsFromTheCommandLineAndBadInputGivesAClearError()
     {
         var (code, output) = Recam("eval-cam", "--voc", data.Voc, "--work", Path.Combine(data.Root, "cli-empty"));
