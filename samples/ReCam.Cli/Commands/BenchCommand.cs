@@ -187,17 +187,12 @@ internal static class BenchCommand
         using var _ = network;
         var options = new BoundaryTrainingOptions { Epochs = 1, BatchSize = batch, Crop = crop, Radius = Math.Min(BoundaryTrainingOptions.DefaultRadius, crop / 8) };
         var clock = new Stopwatch();
-        var progress = new Progress(p =>
+        var progress = new BenchTiming.Progress(p =>
         {
             if (p.Step == 1) clock.Restart();
         });
         BoundaryTrainer.Train(network, samples, options, CPU, new TrainingHooks(progress, CancellationToken: token));
         return batch * steps / clock.Elapsed.TotalSeconds;
-    }
-
-    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 
     private static IEnumerable<int> ParseSizes(string? text) =>

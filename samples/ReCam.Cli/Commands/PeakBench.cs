@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using static TorchSharp.torch;
 
 namespace ReCam.Cli.Commands;
@@ -49,16 +48,7 @@ internal static class PeakBench
     {
         using var noGrad = no_grad();
         work(); // warm-up: first-call allocations and kernel selection
-        var times = new List<double>();
-        for (int i = 0; i < repetitions; i++)
-        {
-            token.ThrowIfCancellationRequested();
-            var clock = Stopwatch.StartNew();
-            work();
-            times.Add(clock.Elapsed.TotalSeconds);
-        }
-        times.Sort();
-        return times[times.Count / 2];
+        return BenchTiming.MedianSeconds(repetitions, work, token);
     }
 
     /// <summary>True when /proc/cpuinfo lists avx512_bf16 or amx_bf16 (Linux; false elsewhere).</summary>

@@ -20,7 +20,7 @@ internal static class RefinementBench
         {
             var seeds = BlockLabels(500, 375, labels);
             DenseCrf.RefineLabels(image, seeds, labels); // warm-up
-            double seconds = Median(repetitions, () => DenseCrf.RefineLabels(image, seeds, labels), token);
+            double seconds = BenchTiming.MedianSeconds(repetitions, () => DenseCrf.RefineLabels(image, seeds, labels), token);
             Console.WriteLine($"dense CRF, 500x375, {labels} labels, 10 iterations: {seconds:F2} s/image (one thread)");
         }
 
@@ -28,7 +28,7 @@ internal static class RefinementBench
         RandomWalk.Propagate(maps, classes, boundary, 94, 125); // warm-up
         GC.Collect();
         bool reset = BenchCommand.TryResetPeak();
-        double walk = Median(repetitions, () => RandomWalk.Propagate(maps, classes, boundary, 94, 125), token);
+        double walk = BenchTiming.MedianSeconds(repetitions, () => RandomWalk.Propagate(maps, classes, boundary, 94, 125), token);
         Console.WriteLine($"sparse random walk, 125x94 grid (500x375 image), {classes} classes, 256 steps: {walk:F2} s/image, " +
                           $"peak resident memory {(reset ? "" : "(of the process so far) ")}{BenchCommand.PeakResidentBytes() / (1024.0 * 1024.0):F0} MiB");
         Console.WriteLine("official dense walk at 125x94: n = 11,750, one n x n fp32 matrix = 552 MB, 8 squarings = 2n^3 x 8 = 26 TFLOP (not run)");
@@ -37,7 +37,7 @@ internal static class RefinementBench
         {
             token.ThrowIfCancellationRequested();
             var (b, x) = Grid(h, w, classes);
-            double sparse = Median(repetitions, () => RandomWalk.Propagate(x, classes, b, h, w), token);
+            double sparse = BenchTiming.MedianSeconds(repetitions, () => RandomWalk.Propagate(x, classes, b, h, w), token);
             GC.Collect();
             bool cleared = BenchCommand.TryResetPeak();
             var watch = Stopwatch.StartNew();
@@ -47,20 +47,6 @@ internal static class RefinementBench
             Console.WriteLine($"grid {w}x{h} (n = {n}): dense {dense:F2} s, peak {(cleared ? "" : "(process) ")}{BenchCommand.PeakResidentBytes() / (1024.0 * 1024.0):F0} MiB " +
                               $"({n * n * 4 / (1024.0 * 1024.0):F0} MiB per matrix); sparse {sparse:F3} s; dense/sparse time {dense / sparse:F0}x");
         }
-    }
-
-    private static double Median(int repetitions, Action action, CancellationToken token)
-    {
-        var times = new List<double>();
-        for (int i = 0; i < repetitions; i++)
-        {
-            token.ThrowIfCancellationRequested();
-            var watch = Stopwatch.StartNew();
-            action();
-            times.Add(watch.Elapsed.TotalSeconds);
-        }
-        times.Sort();
-        return times[times.Count / 2];
     }
 
     // The official propagate_to_edge in TorchSharp: dense A (self 1), column normalisation, 8 squarings, x · T.

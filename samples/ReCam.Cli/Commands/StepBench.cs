@@ -38,8 +38,7 @@ internal static class StepBench
             _ => TrainingStepSeconds(network, work == "train-recam", samples, batch, crop, steps, token),
         };
         double peak = BenchCommand.PeakResidentBytes() / (1024.0 * 1024.0);
-        times.Sort();
-        Console.WriteLine(FormattableString.Invariant($"RESULT {work} {spec.Name} {times[times.Count / 2]:F4} {peak:F0} {times.Count}"));
+        Console.WriteLine(FormattableString.Invariant($"RESULT {work} {spec.Name} {BenchTiming.Median(times):F4} {peak:F0} {times.Count}"));
     }
 
     // Seconds between consecutive progress reports (each report follows one optimiser step), the first step left out.
@@ -51,7 +50,7 @@ internal static class StepBench
         samples = samples.Take(needed).ToList();
         var times = new List<double>();
         var clock = Stopwatch.StartNew();
-        var hooks = new TrainingHooks(new Progress(p =>
+        var hooks = new TrainingHooks(new BenchTiming.Progress(p =>
         {
             if (p.Step > 1) times.Add(clock.Elapsed.TotalSeconds);
             clock.Restart();
@@ -117,10 +116,5 @@ internal static class StepBench
                 parts.Select(p => FormattableString.Invariant($"{p.Part} {1000 * p.Seconds / n:F1} ms ({100 * p.Seconds / total:F0}%)"))));
         }
         return times;
-    }
-
-    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }
