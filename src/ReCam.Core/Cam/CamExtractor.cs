@@ -113,6 +113,8 @@ public sealed class CamExtractor
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        // Nothing changes the backbone during one image: its scales share one fold of the batch norms.
+        using var folded = ConvBatchNorm.ReuseFoldedWeights();
         var w = _weight.index_select(0, tensor(keys.ToArray(), device: _weight.device));
         var strided = zeros(k, ch, cw, device: w.device);
         var highRes = zeros(k, height, width, device: w.device);

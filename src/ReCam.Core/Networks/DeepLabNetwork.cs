@@ -171,6 +171,8 @@ public sealed class DeepLabNetwork : nn.Module<Tensor, Tensor>
         if (scales.Count == 0) throw new ArgumentException("At least one inference scale is needed.", nameof(scales));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        // Nothing changes the network during one image: its scales share one fold of the backbone's batch norms.
+        using var folded = ConvBatchNorm.ReuseFoldedWeights();
         double limit = Math.Min(1.0, maxInputSide / (double)Math.Max(image.Width, image.Height));
         Tensor? sum = null;
         foreach (double s in scales)

@@ -79,6 +79,21 @@ public class ResNetTests
         {
             var channelsLast = net.call(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2));
             Assert.True((channelsLast - layered).abs().max().item<float>() <= 1e-5 * scale * 10);
+            // Folded once and reused: both layouts, twice each, inside one scope.
+            using (ConvBatchNorm.ReuseFoldedWeights())
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    Assert.True((net.call(x) - layered).abs().max().item<float>() <= 1e-5 * scale * 10);
+                    Assert.True((net.call(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)) - layered).abs().max().item<float>() <= 1e-5 * scale * 10);
+                }
+            }
+            // Once the scope is closed, a change of the parameters shows at the next call: nothing stale is kept.
+            var bnWeight = net.named_parameters().First(p => p.name == "bn1.weight").parameter;
+            bnWeight.mul_(2);
+            var changed = net.call(x);
+            bnWeight.div_(2);
+            Assert.True((changed - layered).abs().max().item<float>() > 1e-3 * scale, "a fold from before the change was reused");
         }
     }
 
