@@ -144,6 +144,7 @@ public sealed class CamExtractor
     /// <summary>
     /// Where the time of the extractions so far went (CPU work is synchronous, so wall-clock laps are exact): PIL rescaling,
     /// the network (normalisation, backbone, classifier, flip merge), the fusion of the scales, the final normalisation and copy.
+    /// A profile for one caller at a time: extractions running concurrently on one extractor may lose some of each other's laps.
     /// </summary>
     public ExtractionTimings Timings => _timings with { };
 

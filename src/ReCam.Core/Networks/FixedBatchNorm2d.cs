@@ -75,7 +75,7 @@ internal static class ConvBatchNorm
         if (_reused is { IsOpen: false }) _reused = null; // closed on another thread: forget it here too
         if (_reused is { } reused)
         {
-            var (weight, bias) = reused.Get(conv, channelsLast, () => Fold(conv, bn, channelsLast));
+            var (weight, bias) = reused.Get(conv, bn, channelsLast);
             return Convolve(x, weight, bias, stride, padding, dilation);
         }
         using var scope = NewDisposeScope();
@@ -119,11 +119,12 @@ internal static class ConvBatchNorm
 
         public bool IsOpen { get; private set; } = true;
 
-        public (Tensor Weight, Tensor Bias) Get(Conv2d conv, bool channelsLast, Func<(Tensor Weight, Tensor Bias)> fold)
+        /// <summary>The fold of <paramref name="conv"/> and <paramref name="bn"/> in the given layout, computed at the first call.</summary>
+        public (Tensor Weight, Tensor Bias) Get(Conv2d conv, FixedBatchNorm2d bn, bool channelsLast)
         {
             if (_kept.TryGetValue((conv, channelsLast), out var kept)) return kept;
             using var scope = NewDisposeScope();
-            var (weight, bias) = fold();
+            var (weight, bias) = Fold(conv, bn, channelsLast);
             kept = (weight.DetachFromDisposeScope(), bias.DetachFromDisposeScope());
             _kept.Add((conv, channelsLast), kept);
             return kept;
