@@ -41,6 +41,10 @@ internal sealed class CliOptions
                           $"{b.Name} {b.CamLearningRate.ToString(CultureInfo.InvariantCulture)} x{b.CamClassifierRateMultiplier.ToString(CultureInfo.InvariantCulture)}")) +
                       $"); train-recam: {ReCamTrainingOptions.DefaultLearningRate.ToString(CultureInfo.InvariantCulture)}",
     };
+    public Option<int?> LearningRateWarmup { get; } = new("--lr-warmup")
+    {
+        Description = "train-cam: steps over which the learning rates ramp up linearly. Default 0, the official schedule; a short warm-up keeps --lr 0.1 --w1-lr 1.0 from diverging",
+    };
     public Option<double?> Momentum { get; } = new("--momentum")
     {
         Description = $"SGD momentum. Default {TrainingOptions.DefaultMomentum.ToString(CultureInfo.InvariantCulture)} reproduces the official PolyOptimizer quirk",
@@ -122,6 +126,7 @@ internal sealed class CliOptions
     {
         Epochs = r.GetValue(Epochs) ?? CamTrainingOptions.DefaultEpochs,
         LearningRate = r.GetValue(LearningRate),
+        WarmupSteps = r.GetResult(LearningRateWarmup)?.GetValueOrDefault<int?>() ?? 0, // `run` has no --lr-warmup
     };
 
     public ExtractionOptions Extraction(ParseResult r, WeightCombination combination = ReCamTrainingOptions.DefaultCombination) => new()

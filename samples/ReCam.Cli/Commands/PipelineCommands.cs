@@ -21,6 +21,7 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
             {
                 o.AddTraining(c);
                 c.Options.Add(ro.W1LearningRate);
+                c.Options.Add(o.LearningRateWarmup);
             },
             (r, log, ct) => TrainCamStep.Run(o.Settings(r), o.CamTraining(r) with { ClassifierLearningRate = r.GetValue(ro.W1LearningRate) }, log, ct)),
         Step(MakeCamStep.Name, "Extract multi-scale CAMs for every image of a split; writes <work>/cams/<id>.npz",

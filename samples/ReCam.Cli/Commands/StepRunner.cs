@@ -10,7 +10,7 @@ internal sealed class StepRunner(ILogger logger)
     private static readonly Dictionary<string, string> OptionNames = new()
     {
         ["Epochs"] = "--epochs", ["BatchSize"] = "--batch", ["Crop"] = "--crop", ["ResizeLongMin"] = "--resize-long", ["ResizeLongMax"] = "--resize-long",
-        ["LearningRate"] = "--lr", ["ClassifierLearningRate"] = "--w1-lr", ["HeadLearningRate"] = "--w2-lr", ["HeadWarmupEpochs"] = "--head-warmup",
+        ["LearningRate"] = "--lr", ["ClassifierLearningRate"] = "--w1-lr", ["HeadLearningRate"] = "--w2-lr", ["HeadWarmupEpochs"] = "--head-warmup", ["WarmupSteps"] = "--lr-warmup",
         ["HeadInit"] = "--w2-init", ["BackgroundClass"] = "--background-class", ["Combination"] = "--weights-combination", ["Lambda"] = "--lambda",
         ["Momentum"] = "--momentum", ["Scales"] = "--scales", ["MaxInputSide"] = "--max-input-side", ["Threads"] = "--threads", ["Threshold"] = "--threshold", ["Count"] = "--count", ["ImageSize"] = "--size",
         ["ForegroundThreshold"] = "--fg-threshold", ["BackgroundThreshold"] = "--bg-threshold", ["Maps"] = "--maps", ["Beta"] = "--beta", ["Steps"] = "--walk-steps", ["SemSegThreshold"] = "--sem-seg-threshold",

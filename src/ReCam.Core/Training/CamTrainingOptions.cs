@@ -25,6 +25,13 @@ public sealed record CamTrainingOptions : TrainingOptions
     /// <summary>Classifier (W1) learning rate; null = the backbone's <see cref="BackboneSpec.CamClassifierRateMultiplier"/> × the backbone rate.</summary>
     public double? ClassifierLearningRate { get; init; }
 
+    /// <summary>
+    /// Steps over which every rate ramps up linearly (step t of the first N runs at (t + 1) / N of its poly rate); 0, the
+    /// default, is the official schedule. A short warm-up keeps the official rates (backbone 0.1, classifier 1.0) from
+    /// diverging in the first steps, where the classifier's first updates overshoot on large pooled features.
+    /// </summary>
+    public int WarmupSteps { get; init; }
+
     /// <summary>The backbone learning rate in effect for <paramref name="backbone"/>.</summary>
     public double LearningRateFor(BackboneSpec backbone) => LearningRate ?? backbone.CamLearningRate;
 
@@ -38,6 +45,7 @@ public sealed record CamTrainingOptions : TrainingOptions
         base.Validate();
         if (LearningRate is { } lr) CheckNonNegative(nameof(LearningRate), lr);
         if (ClassifierLearningRate is { } clr) CheckNonNegative(nameof(ClassifierLearningRate), clr);
+        if (WarmupSteps < 0) throw new InvalidOptionException(nameof(WarmupSteps), $"must be non-negative (got {WarmupSteps})");
     }
 
     /// <summary>The options with the learning rates resolved for <paramref name="backbone"/>, as text.</summary>
@@ -49,6 +57,8 @@ public sealed record CamTrainingOptions : TrainingOptions
         d["lr"] = LearningRateFor(backbone).ToString(c);
         d["classifierLr"] = ClassifierLearningRateFor(backbone).ToString(c);
         d["polyPower"] = PolyPower.ToString(c);
+        // Only when set, so a checkpoint written before the option existed still matches a run that resumes it.
+        if (WarmupSteps > 0) d["warmupSteps"] = WarmupSteps.ToString(c);
         return d;
     }
 }

@@ -6,26 +6,38 @@ namespace ReCam.Training;
 /// <summary>
 /// The official PolyOptimizer: SGD over parameter groups, each with its own base learning rate, the same momentum and
 /// weight decay, and before every step each rate set to base · (1 − t / maxStep)^power. A group can be held still for a
-/// step (rate 0), which is how train-recam's head warm-up trains W2 alone.
+/// step (rate 0), which is how train-recam's head warm-up trains W2 alone. An optional linear warm-up (not in the official
+/// code) scales the first steps' rates further.
 /// </summary>
 internal sealed class PolyOptimizer : IDisposable
 {
     private readonly SGD _sgd;
     private readonly double[] _baseRates;
     private readonly double _power;
+    private readonly int _warmupSteps;
 
-    /// <summary>Creates the optimiser; the groups keep their order (index = position in <paramref name="groups"/>).</summary>
-    public PolyOptimizer(IReadOnlyList<(IEnumerable<Parameter> Parameters, double LearningRate)> groups, TrainingOptions options)
+    /// <summary>
+    /// Creates the optimiser; the groups keep their order (index = position in <paramref name="groups"/>); the first
+    /// <paramref name="warmupSteps"/> steps ramp up linearly (see <see cref="Factor"/>).
+    /// </summary>
+    public PolyOptimizer(IReadOnlyList<(IEnumerable<Parameter> Parameters, double LearningRate)> groups, TrainingOptions options, int warmupSteps = 0)
     {
         _baseRates = groups.Select(g => g.LearningRate).ToArray();
         _power = options.PolyPower;
+        _warmupSteps = warmupSteps;
         var sgdGroups = groups.Select(g => new SGD.ParamGroup(g.Parameters, lr: g.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay));
         _sgd = optim.SGD(sgdGroups, _baseRates[0], options.Momentum);
     }
 
-    /// <summary>The poly multiplier (1 − t/maxStep)^power, clamped at 0 past the end; 1 when there is no step to count.</summary>
-    public static double Factor(long step, long maxStep, double power) =>
-        maxStep <= 0 ? 1.0 : Math.Pow(Math.Max(0.0, 1.0 - (double)step / maxStep), power);
+    /// <summary>
+    /// The poly multiplier (1 − t/maxStep)^power, clamped at 0 past the end; 1 when there is no step to count; times
+    /// (t + 1)/<paramref name="warmupSteps"/> during a warm-up. A function of the step alone, so a resumed run continues the schedule.
+    /// </summary>
+    public static double Factor(long step, long maxStep, double power, int warmupSteps = 0)
+    {
+        double poly = maxStep <= 0 ? 1.0 : Math.Pow(Math.Max(0.0, 1.0 - (double)step / maxStep), power);
+        return step < warmupSteps ? poly * (step + 1.0) / warmupSteps : poly;
+    }
 
     /// <summary>
     /// Sets every group's rate for 0-based step <paramref name="step"/> of <paramref name="maxStep"/> (groups that
@@ -33,7 +45,7 @@ internal sealed class PolyOptimizer : IDisposable
     /// </summary>
     public double Prepare(long step, long maxStep, int report = 0, Func<int, bool>? frozen = null)
     {
-        double factor = Factor(step, maxStep, _power);
+        double factor = Factor(step, maxStep, _power, _warmupSteps);
         int g = 0;
         foreach (var group in _sgd.ParamGroups)
         {

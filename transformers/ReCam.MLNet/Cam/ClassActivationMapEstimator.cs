@@ -74,6 +74,12 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
         /// </summary>
         public double? ClassifierLearningRate;
 
+        /// <summary>
+        /// Steps over which the learning rates ramp up linearly; 0 (the default) is the official schedule. A short warm-up lets the
+        /// official rates (<c>LearningRate = 0.1, ClassifierLearningRate = 1.0</c>) train the bundled ResNet-18 without diverging.
+        /// </summary>
+        public int WarmupSteps;
+
         /// <summary>Extraction scales (each with its horizontal flip); null = the official 1.0, 0.5, 1.5, 2.0.</summary>
         public double[]? Scales;
 
@@ -88,7 +94,7 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
 
         /// <summary>The core training options these options describe.</summary>
         internal CamTrainingOptions ToTraining(int seed) =>
-            Apply(new CamTrainingOptions { Epochs = Epochs, LearningRate = LearningRate, ClassifierLearningRate = ClassifierLearningRate }, seed);
+            Apply(new CamTrainingOptions { Epochs = Epochs, LearningRate = LearningRate, ClassifierLearningRate = ClassifierLearningRate, WarmupSteps = WarmupSteps }, seed);
     }
 
     internal ClassActivationMapEstimator(IHostEnvironment env, Options options)
