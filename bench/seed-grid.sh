@@ -5,17 +5,21 @@
 # batch 16, crop 128) and ReCAM (its defaults) with one seed, extracts maps of the first 100 training images and scores
 # them at the best swept threshold, at the automatic one (chosen without masks) and at the official 0.21.
 # Prints one markdown row per run. Finished steps are skipped on a second call (delete the folder to redo them).
-# About 5 minutes per run on 2 cores. Extra arguments go to train-recam (for ablations).
-# Usage: bench/seed-grid.sh [--dir DIR] [--sets "A B C"] [--seeds "0 1 2"] [-- train-recam options]
+# About 5 minutes per run on 2 cores (2 without ReCAM). --cam passes options to train-cam, arguments after -- go to
+# train-recam (for ablations); a run whose CAM training diverges prints a row saying so.
+# Usage: bench/seed-grid.sh [--dir DIR] [--sets "A B C"] [--seeds "0 1 2"] [--cam "train-cam options"] [--no-recam]
+#                           [-- train-recam options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dir=/tmp/recam-seed-grid sets="A B C" seeds="0 1 2" recam_args=()
+dir=/tmp/recam-seed-grid sets="A B C" seeds="0 1 2" cam_args="" with_recam=1 recam_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
     --sets) sets="$2"; shift 2 ;;
     --seeds) seeds="$2"; shift 2 ;;
+    --cam) cam_args="$2"; shift 2 ;;
+    --no-recam) with_recam=0; shift ;;
     --) shift; recam_args=("$@"); break ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -47,16 +51,21 @@ for set in $sets; do
     work="$dir/$set-seed$seed"; log="$work/logs"; mkdir -p "$log"
     common=(--voc "$voc" --work "$work" --seed "$seed" --crop 128 --batch 16)
     if [ ! -s "$log/eval-cam.log" ]; then
-      "$recam" train-cam "${common[@]}" --epochs 5 > "$log/train-cam.log" 2>&1
+      # shellcheck disable=SC2086
+      if ! "$recam" train-cam "${common[@]}" --epochs 5 $cam_args > "$log/train-cam.log" 2>&1; then
+        echo "| $set | $seed | $(grep -o 'diverged at step [0-9]*' "$log/train-cam.log" || echo 'train-cam failed, see its log') | | | | | | |"
+        continue
+      fi
       "$recam" make-cam "${common[@]}" --split first100 > "$log/make-cam.log" 2>&1
       "$recam" eval-cam "${common[@]}" --split first100 > "$log/eval-cam.log.tmp" 2>&1 && mv "$log/eval-cam.log.tmp" "$log/eval-cam.log"
     fi
+    read -r cb cbt ca cat c21 <<< "$(scores "$log/eval-cam.log")"
+    if [ "$with_recam" = 0 ]; then echo "| $set | $seed | $cb ($cbt) | $ca ($cat) | $c21 | | | | |"; continue; fi
     if [ ! -s "$log/eval-recam.log" ]; then
       "$recam" train-recam "${common[@]}" "${recam_args[@]}" > "$log/train-recam.log" 2>&1
       "$recam" make-recam "${common[@]}" --split first100 > "$log/make-recam.log" 2>&1
       "$recam" eval-recam "${common[@]}" --split first100 > "$log/eval-recam.log.tmp" 2>&1 && mv "$log/eval-recam.log.tmp" "$log/eval-recam.log"
     fi
-    read -r cb cbt ca cat c21 <<< "$(scores "$log/eval-cam.log")"
     read -r rb rbt ra rat r21 <<< "$(scores "$log/eval-recam.log")"
     gain=$(awk -v a="$cb" -v b="$rb" -v c="$ca" -v d="$ra" -v e="$c21" -v f="$r21" \
       'BEGIN { printf "%+.1f / %+.1f / %+.1f", b - a, d - c, f - e }')
