@@ -71,7 +71,7 @@ internal static class ConvBatchNorm
     public static Tensor Apply(Conv2d conv, FixedBatchNorm2d bn, Tensor x, long stride, long padding, long dilation)
     {
         if (is_grad_enabled()) return bn.call(conv.call(x));
-        bool channelsLast = x.dim() == 4 && x.stride(1) == 1 && x.shape[1] > 1;
+        bool channelsLast = IsChannelsLast(x);
         if (_reused is { IsOpen: false }) _reused = null; // closed on another thread: forget it here too
         if (_reused is { } reused)
         {
@@ -110,8 +110,30 @@ internal static class ConvBatchNorm
         return (weight, bias);
     }
 
-    private static Tensor Convolve(Tensor x, Tensor weight, Tensor bias, long stride, long padding, long dilation) =>
-        nn.functional.conv2d(x, weight, bias, strides: [stride, stride], padding: [padding, padding], dilation: [dilation, dilation]);
+    private static Tensor Convolve(Tensor x, Tensor weight, Tensor bias, long stride, long padding, long dilation)
+    {
+        if (weight.shape[2] == 1 && weight.shape[3] == 1 && padding == 0 && IsChannelsLast(x))
+            return PointwiseChannelsLast(x, weight, bias, stride);
+        return nn.functional.conv2d(x, weight, bias, strides: [stride, stride], padding: [padding, padding], dilation: [dilation, dilation]);
+    }
+
+    private static bool IsChannelsLast(Tensor x) => x.dim() == 4 && x.stride(1) == 1 && x.shape[1] > 1;
+
+    /// <summary>
+    /// A 1×1 convolution of a channels-last input as one matrix product over its (pixels, channels) rows. On AVX-512 CPUs
+    /// libtorch 2.10's channels-last 1×1 convolution returns wrong values or dies with SIGFPE when the output has only a few
+    /// pixels (ResNet downsampling and layer4 at 2×2, seen on AMD Zen with AVX-512); the product is the same arithmetic
+    /// without that kernel, and its output is channels-last as well.
+    /// </summary>
+    private static Tensor PointwiseChannelsLast(Tensor x, Tensor weight, Tensor bias, long stride)
+    {
+        using var scope = NewDisposeScope();
+        if (stride > 1) x = x.slice(2, 0, x.shape[2], stride).slice(3, 0, x.shape[3], stride);
+        long n = x.shape[0], h = x.shape[2], w = x.shape[3], cout = weight.shape[0];
+        var rows = x.permute(0, 2, 3, 1).reshape(n * h * w, x.shape[1]);
+        var y = addmm(bias, rows, weight.reshape(cout, -1).t(), beta: 1, alpha: 1);
+        return y.view(n, h, w, cout).permute(0, 3, 1, 2).MoveToOuterDisposeScope();
+    }
 
     private sealed class ReuseScope : IDisposable
     {

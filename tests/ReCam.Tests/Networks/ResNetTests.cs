@@ -47,6 +47,34 @@ public class ResNetTests
     }
 
     [Theory]
+    [InlineData(256, 512, 2, 3)] // a downsampling shortcut whose output is 2x2
+    [InlineData(512, 2048, 1, 2)] // a bottleneck's last 1x1 at layer4 of a small image
+    [InlineData(64, 128, 2, 37)]
+    public void FoldedPointwiseConvolutionOfAChannelsLastInputEqualsTheLayerByLayerOne(int inChannels, int outChannels, int stride, int side)
+    {
+        // libtorch's own channels-last 1x1 kernel gives wrong values or SIGFPE at such sizes on AVX-512 CPUs; the fold must not use it.
+        using var scope = NewDisposeScope();
+        var generator = new Generator(3);
+        var conv = nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false);
+        var bn = new FixedBatchNorm2d(outChannels);
+        using (no_grad())
+        {
+            bn.RunningMean.copy_(randn(outChannels, generator: generator));
+            bn.RunningVar.copy_(rand(outChannels, generator: generator) + 0.5);
+            bn.Weight.copy_(randn(outChannels, generator: generator));
+        }
+        bn.eval();
+        var x = randn([2, inChannels, side, side + 1], generator: generator);
+        var layered = bn.call(conv.call(x)).detach();
+        Tensor folded;
+        using (no_grad()) folded = ConvBatchNorm.Apply(conv, bn, x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2), stride, 0, 1);
+        Assert.Equal(layered.shape, folded.shape);
+        Assert.Equal(1, folded.stride(1)); // the output stays channels-last, as the next layer expects
+        double scale = layered.abs().max().item<float>();
+        Assert.True((folded - layered).abs().max().item<float>() <= 1e-5 * scale * 10);
+    }
+
+    [Theory]
     [InlineData(ResNetBlock.Basic, 0)]
     [InlineData(ResNetBlock.Bottleneck, 0)]
     [InlineData(ResNetBlock.Bottleneck, 8)]
