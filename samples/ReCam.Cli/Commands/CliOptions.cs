@@ -38,12 +38,14 @@ internal sealed class CliOptions
     {
         Description = "Backbone learning rate. train-cam: the backbone's default, with the classifier's multiple (" +
                       string.Join(", ", BackboneCatalog.All.Select(b =>
-                          $"{b.Name} {b.CamLearningRate.ToString(CultureInfo.InvariantCulture)} x{b.CamClassifierRateMultiplier.ToString(CultureInfo.InvariantCulture)}")) +
+                          $"{b.Name} {b.CamLearningRate.ToString(CultureInfo.InvariantCulture)} x{b.CamClassifierRateMultiplier.ToString(CultureInfo.InvariantCulture)}" +
+                          (b.CamWarmupSteps > 0 ? $" with a {b.CamWarmupSteps}-step warm-up" : ""))) +
                       $"); train-recam: {ReCamTrainingOptions.DefaultLearningRate.ToString(CultureInfo.InvariantCulture)}",
     };
     public Option<int?> LearningRateWarmup { get; } = new("--lr-warmup")
     {
-        Description = "train-cam: steps over which the learning rates ramp up linearly. Default 0, the official schedule; a short warm-up keeps --lr 0.1 --w1-lr 1.0 from diverging",
+        Description = "train-cam: steps over which the learning rates ramp up linearly (0 = the official schedule). Default: the backbone's (" +
+                      string.Join(", ", BackboneCatalog.All.Select(b => $"{b.Name} {b.CamWarmupSteps}")) + "); a short warm-up keeps high rates from diverging",
     };
     public Option<double?> Momentum { get; } = new("--momentum")
     {
@@ -126,7 +128,7 @@ internal sealed class CliOptions
     {
         Epochs = r.GetValue(Epochs) ?? CamTrainingOptions.DefaultEpochs,
         LearningRate = r.GetValue(LearningRate),
-        WarmupSteps = r.GetResult(LearningRateWarmup)?.GetValueOrDefault<int?>() ?? 0, // `run` has no --lr-warmup
+        WarmupSteps = r.GetResult(LearningRateWarmup)?.GetValueOrDefault<int?>(), // `run` has no --lr-warmup
     };
 
     public ExtractionOptions Extraction(ParseResult r, WeightCombination combination = ReCamTrainingOptions.DefaultCombination) => new()

@@ -48,7 +48,7 @@ internal sealed class CamTrainingStep : IDisposable
         network.train();
         _learningRate = options.LearningRateFor(network.Spec);
         Optimizer = new PolyOptimizer(
-            [(network.BackboneTrainableParameters(), _learningRate), (network.ClassifierParameters(), options.ClassifierLearningRateFor(network.Spec))], options, options.WarmupSteps);
+            [(network.BackboneTrainableParameters(), _learningRate), (network.ClassifierParameters(), options.ClassifierLearningRateFor(network.Spec))], options, options.WarmupStepsFor(network.Spec));
     }
 
     /// <summary>The optimiser (backbone group, classifier group).</summary>

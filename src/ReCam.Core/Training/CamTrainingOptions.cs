@@ -4,9 +4,10 @@ using ReCam.Networks;
 namespace ReCam.Training;
 
 /// <summary>
-/// Options of train-cam. Defaults are the official ReCAM VOC settings, except the learning rates, which depend on the
-/// backbone (<see cref="BackboneSpec.CamLearningRate"/>, <see cref="BackboneSpec.CamClassifierRateMultiplier"/>) and are
-/// resolved from it by <see cref="LearningRateFor"/> and <see cref="ClassifierLearningRateFor"/>.
+/// Options of train-cam. Defaults are the official ReCAM VOC settings, except the learning rates and their warm-up, which
+/// depend on the backbone (<see cref="BackboneSpec.CamLearningRate"/>, <see cref="BackboneSpec.CamClassifierRateMultiplier"/>,
+/// <see cref="BackboneSpec.CamWarmupSteps"/>) and are resolved from it by <see cref="LearningRateFor"/>,
+/// <see cref="ClassifierLearningRateFor"/> and <see cref="WarmupStepsFor"/>.
 /// </summary>
 public sealed record CamTrainingOptions : TrainingOptions
 {
@@ -26,17 +27,20 @@ public sealed record CamTrainingOptions : TrainingOptions
     public double? ClassifierLearningRate { get; init; }
 
     /// <summary>
-    /// Steps over which every rate ramps up linearly (step t of the first N runs at (t + 1) / N of its poly rate); 0, the
-    /// default, is the official schedule. A short warm-up keeps the official rates (backbone 0.1, classifier 1.0) from
-    /// diverging in the first steps, where the classifier's first updates overshoot on large pooled features.
+    /// Steps over which every rate ramps up linearly (step t of the first N runs at (t + 1) / N of its poly rate); 0 is the
+    /// official schedule; null = the backbone's default (<see cref="BackboneSpec.CamWarmupSteps"/>). A short warm-up keeps
+    /// high rates from diverging in the first steps, where the classifier's first updates overshoot on large pooled features.
     /// </summary>
-    public int WarmupSteps { get; init; }
+    public int? WarmupSteps { get; init; }
 
     /// <summary>The backbone learning rate in effect for <paramref name="backbone"/>.</summary>
     public double LearningRateFor(BackboneSpec backbone) => LearningRate ?? backbone.CamLearningRate;
 
     /// <summary>The classifier learning rate in effect for <paramref name="backbone"/>.</summary>
     public double ClassifierLearningRateFor(BackboneSpec backbone) => ClassifierLearningRate ?? backbone.CamClassifierRateMultiplier * LearningRateFor(backbone);
+
+    /// <summary>The warm-up steps in effect for <paramref name="backbone"/>.</summary>
+    public int WarmupStepsFor(BackboneSpec backbone) => WarmupSteps ?? backbone.CamWarmupSteps;
 
     /// <inheritdoc />
     public override void Validate()
@@ -45,7 +49,7 @@ public sealed record CamTrainingOptions : TrainingOptions
         base.Validate();
         if (LearningRate is { } lr) CheckNonNegative(nameof(LearningRate), lr);
         if (ClassifierLearningRate is { } clr) CheckNonNegative(nameof(ClassifierLearningRate), clr);
-        if (WarmupSteps < 0) throw new InvalidOptionException(nameof(WarmupSteps), $"must be non-negative (got {WarmupSteps})");
+        if (WarmupSteps is < 0) throw new InvalidOptionException(nameof(WarmupSteps), $"must be non-negative (got {WarmupSteps})");
     }
 
     /// <summary>The options with the learning rates resolved for <paramref name="backbone"/>, as text.</summary>
@@ -57,8 +61,8 @@ public sealed record CamTrainingOptions : TrainingOptions
         d["lr"] = LearningRateFor(backbone).ToString(c);
         d["classifierLr"] = ClassifierLearningRateFor(backbone).ToString(c);
         d["polyPower"] = PolyPower.ToString(c);
-        // Only when set, so a checkpoint written before the option existed still matches a run that resumes it.
-        if (WarmupSteps > 0) d["warmupSteps"] = WarmupSteps.ToString(c);
+        // Only when above 0, so a checkpoint written before the option existed still matches a run that resumes it.
+        if (WarmupStepsFor(backbone) is > 0 and var warmup) d["warmupSteps"] = warmup.ToString(c);
         return d;
     }
 }

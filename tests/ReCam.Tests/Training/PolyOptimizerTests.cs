@@ -38,4 +38,23 @@ public class PolyOptimizerTests
         Assert.False(new CamTrainingOptions().Describe(network.Spec).ContainsKey("warmupSteps"));
         Assert.Throws<InvalidOptionException>(() => new CamTrainingOptions { WarmupSteps = -1 }.Validate());
     }
+
+    [Fact]
+    public void TheWarmUpDefaultsToTheBackbonesOwnAndZeroTurnsItOff()
+    {
+        var bundled = BackboneCatalog.Get(BackboneCatalog.DefaultName);
+        var defaults = new CamTrainingOptions();
+        Assert.Equal(0.05, defaults.LearningRateFor(bundled), 12);
+        Assert.Equal(0.5, defaults.ClassifierLearningRateFor(bundled), 12);
+        Assert.Equal(18, defaults.WarmupStepsFor(bundled));
+        Assert.Equal(0, new CamTrainingOptions { WarmupSteps = 0 }.WarmupStepsFor(bundled));
+        Assert.Equal(0, defaults.WarmupStepsFor(BackboneCatalog.Get("resnet50")));
+        Assert.Equal("18", defaults.Describe(bundled)["warmupSteps"]);
+        Assert.False(new CamTrainingOptions { WarmupSteps = 0 }.Describe(bundled).ContainsKey("warmupSteps"));
+
+        // The step takes the backbone's warm-up when the options leave it unset.
+        using var network = new CamNetwork(TestBackbones.Tiny with { CamWarmupSteps = 4 }, 3);
+        using var step = new CamTrainingStep(network, new CamTrainingOptions { LearningRate = 0.1, ClassifierLearningRate = 1.0 });
+        Assert.Equal(0.025, step.Optimizer.Prepare(0, 1000, report: 0), 12);
+    }
 }

@@ -64,21 +64,21 @@ public sealed class ClassActivationMapEstimator : IEstimator<ClassActivationMapT
 
         /// <summary>
         /// Backbone learning rate; null = the backbone's default (<see cref="BackboneSpec.CamLearningRate"/>: the official 0.1 for the
-        /// torchvision shapes, 0.01 for the bundled ResNet-18, with which the official rates diverge).
+        /// torchvision shapes, 0.05 for the bundled ResNet-18, with which the official rates diverge).
         /// </summary>
         public double? LearningRate;
 
         /// <summary>
         /// Classifier learning rate; null = the backbone's multiple of the backbone rate (<see cref="BackboneSpec.CamClassifierRateMultiplier"/>:
-        /// the official 10, so 0.1 for the bundled ResNet-18).
+        /// the official 10, so 0.5 for the bundled ResNet-18).
         /// </summary>
         public double? ClassifierLearningRate;
 
         /// <summary>
-        /// Steps over which the learning rates ramp up linearly; 0 (the default) is the official schedule. A short warm-up lets the
-        /// official rates (<c>LearningRate = 0.1, ClassifierLearningRate = 1.0</c>) train the bundled ResNet-18 without diverging.
+        /// Steps over which the learning rates ramp up linearly (0 = the official schedule); null = the backbone's default
+        /// (<see cref="BackboneSpec.CamWarmupSteps"/>: 18 for the bundled ResNet-18, none for the torchvision shapes).
         /// </summary>
-        public int WarmupSteps;
+        public int? WarmupSteps;
 
         /// <summary>Extraction scales (each with its horizontal flip); null = the official 1.0, 0.5, 1.5, 2.0.</summary>
         public double[]? Scales;
