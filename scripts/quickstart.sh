@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start on a fresh machine: installs the Fashion-MNIST package if missing (Debian/Ubuntu), then runs
-# make-scenes -> train-cam -> make-cam -> eval-cam on generated scenes and prints the seed mIoU.
+# `recam quickstart` on generated scenes: CAM, ReCAM, refinement to pseudo masks and DeepLab, printing each stage's mIoU.
 # Extra arguments go to `recam quickstart` (see `recam quickstart --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
