@@ -29,7 +29,7 @@ public static class CamToIrLabelStep
         var view = DatasetView.Open(settings, logger);
         var work = new WorkFolder(settings.WorkDir);
         var maps = SeedMapsInput.Open(work, options.Maps, view, settings.Split);
-        float automatic = maps.AutomaticThreshold(view.Ids, cancellationToken);
+        float automatic = maps.AutomaticThreshold(view, cancellationToken);
         var (fg, bg) = options.ThresholdsFor(automatic);
         IrLabel.CheckThresholds(fg, bg);
 

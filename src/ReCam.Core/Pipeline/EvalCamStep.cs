@@ -63,7 +63,7 @@ public static class EvalCamStep
     private static float AutomaticThresholdOf(string stepName, string dir, DatasetView view, ILogger logger, CancellationToken cancellationToken)
     {
         if (AutomaticThreshold.Read(dir) is { } recorded) return recorded;
-        var estimate = AutomaticThreshold.FromFolder(dir, view.Ids, cancellationToken);
+        var estimate = AutomaticThreshold.FromFolder(dir, view.Ids, view.Dataset.ImagePath, cancellationToken);
         if (estimate.Pixels == 0) return EvaluationOptions.DefaultThreshold;
         logger.LogInformation("{Step}: no {File} beside the maps; estimated the automatic threshold from them.", stepName, AutomaticThreshold.FileName);
         return estimate.Estimate();

@@ -54,15 +54,16 @@ public static class MakeCamStep
     // finish leaves the threshold of the whole split.
     private static void RecordThreshold(string step, DatasetView view, string folder, ILogger logger, CancellationToken cancellationToken)
     {
-        var estimate = AutomaticThreshold.FromFolder(folder, view.Ids, cancellationToken);
+        var estimate = AutomaticThreshold.FromFolder(folder, view.Ids, view.Dataset.ImagePath, cancellationToken);
         if (estimate.Pixels == 0)
         {
             logger.LogWarning("{Step}: no maps with classes; {File} not written.", step, AutomaticThreshold.FileName);
             return;
         }
         estimate.Write(folder);
-        logger.LogInformation("{Step}: automatic background threshold {Threshold:F3} (Otsu over the maps of {Images} images, no masks used); wrote {File}.",
-            step, estimate.Estimate(), estimate.Images, Path.Combine(folder, AutomaticThreshold.FileName));
+        logger.LogInformation(
+            "{Step}: automatic background threshold {Threshold:F3} ({Method} of the seeds on {Votes} images; Otsu over the maps of {Images} images: {Otsu:F3}; no masks used); wrote {File}.",
+            step, estimate.Estimate(), estimate.Method, estimate.CutVotes, estimate.Images, estimate.Otsu(), Path.Combine(folder, AutomaticThreshold.FileName));
     }
 
     private sealed class Progress(Action<ExtractionProgress> report) : IProgress<ExtractionProgress>

@@ -43,7 +43,7 @@ public static class MakeSemSegStep
         Directory.CreateDirectory(outDir);
         AtomicFile.RemoveStaleTemporaries(outDir);
         double exponent = options.ExponentFor(maps.Source);
-        float threshold = options.SemSegThreshold ?? maps.AutomaticThreshold(view.Ids, cancellationToken);
+        float threshold = options.SemSegThreshold ?? maps.AutomaticThreshold(view, cancellationToken);
         var c = CultureInfo.InvariantCulture;
         OutputSettings.CheckOrRecord(outDir, SettingsFile, "pseudo masks", new Dictionary<string, object>
         {

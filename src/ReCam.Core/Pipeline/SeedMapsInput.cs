@@ -33,9 +33,10 @@ internal sealed record SeedMapsInput(MapsSource Source, string Folder, string Sp
                 $"{missing.Count} map file(s) missing in '{Folder}' (e.g. {string.Join(", ", missing.Take(5))}); {WorkFolder.HowToMake(Source, Split)}.");
     }
 
-    /// <summary>The maps' automatic threshold: their <c>threshold.json</c>, else estimated from the maps of <paramref name="ids"/>.</summary>
-    public float AutomaticThreshold(IEnumerable<string> ids, CancellationToken cancellationToken) =>
-        Evaluation.AutomaticThreshold.Read(Folder) ?? Evaluation.AutomaticThreshold.FromFolder(Folder, ids, cancellationToken).Estimate();
+    /// <summary>The maps' automatic threshold: their <c>threshold.json</c>, else estimated from the maps and images of <paramref name="view"/>.</summary>
+    public float AutomaticThreshold(DatasetView view, CancellationToken cancellationToken) =>
+        Evaluation.AutomaticThreshold.Read(Folder)
+        ?? Evaluation.AutomaticThreshold.FromFolder(Folder, view.Ids, view.Dataset.ImagePath, cancellationToken).Estimate();
 }
 
 /// <summary>

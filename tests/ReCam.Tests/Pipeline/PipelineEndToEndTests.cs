@@ -125,10 +125,15 @@ public class PipelineEndToEndTests(TinyScenes data)
         Assert.True(File.Exists(new WorkFolder(settings.WorkDir).MetricsFile("eval-cam")));
         Assert.Contains("background", report.ToTable());
 
-        // threshold.json beside the maps: the estimate from the maps of the whole split; eval reports the mIoU of its sweep there.
+        // threshold.json beside the maps: the estimate from the maps and images of the split (the normalised cut; Otsu recorded
+        // beside it); eval reports the mIoU of its sweep there.
         string cams = new WorkFolder(settings.WorkDir).Cams;
         float automatic = AutomaticThreshold.Read(cams)!.Value;
-        Assert.Equal(Math.Round(AutomaticThreshold.FromFolder(cams, data.Set.TrainIds).Estimate(), 3), automatic, 5);
+        var dataset = new ReCam.Data.VocDataset(data.Voc, data.Set.ClassNames);
+        var estimate = AutomaticThreshold.FromFolder(cams, data.Set.TrainIds, dataset.ImagePath);
+        Assert.Equal("normalized-cut", estimate.Method);
+        Assert.Equal(Math.Round(estimate.Estimate(), 3), automatic, 5);
+        Assert.Contains("\"method\": \"normalized-cut\"", File.ReadAllText(Path.Combine(cams, AutomaticThreshold.FileName)));
         Assert.Equal(automatic, report.AutomaticThreshold);
         Assert.Equal(report.Sweep.Single(s => Math.Abs(s.Threshold - automatic) < 1e-6f).MeanIoU, report.AutomaticMeanIoU);
         Assert.Contains("automatic threshold", report.ToTable());
@@ -146,6 +151,11 @@ public class PipelineEndToEndTests(TinyScenes data)
         var cams = new WorkFolder(settings.WorkDir).Cams;
         foreach (string id in data.Set.TrainIds)
             CamMapsFile.Write(CamMapsFile.PathFor(cams, id), new CamMaps([0], new float[4 * 4], 4, 4, new float[16 * 16], 16, 16));
+        // Without threshold.json the automatic threshold reads the images first: the error names the maps and the image.
+        var sizes = Assert.Throws<InvalidDataException>(() => EvalCamStep.Run(settings, new EvaluationOptions(), new ListLogger()));
+        Assert.Contains(".npz", sizes.Message);
+        Assert.Contains("JPEGImages", sizes.Message);
+        File.WriteAllText(Path.Combine(cams, AutomaticThreshold.FileName), "{\"threshold\": 0.3}");
         var mismatch = Assert.Throws<InvalidDataException>(() => EvalCamStep.Run(settings, new EvaluationOptions(), new ListLogger()));
         Assert.Contains("SegmentationClass", mismatch.Message);
     }

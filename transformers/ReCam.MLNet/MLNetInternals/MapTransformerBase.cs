@@ -83,7 +83,7 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
 
     /// <summary>
     /// The background threshold for seeds (<c>SeedPrediction.Predict(maps, BackgroundThreshold)</c>), chosen at fit from the maps of
-    /// up to <see cref="ThresholdImages"/> training images without masks (Otsu, as <c>threshold.json</c> on the command line).
+    /// up to <see cref="ThresholdImages"/> training images and their maps, without masks (the normalised cut of <see cref="AutomaticThreshold"/>, as <c>threshold.json</c> on the command line).
     /// </summary>
     public float BackgroundThreshold => Info.BackgroundThreshold;
 
@@ -98,11 +98,13 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
         {
             long[] keys = Enumerable.Range(0, sample.Labels.Length).Where(k => sample.Labels[k] > 0).Select(k => (long)k).ToArray();
             var image = sample.Image ?? ImageDecoder.LoadRgb(sample.ImagePath);
-            lock (_gate) estimate.Add(_extractor.Extract(image, keys));
+            CamMaps maps;
+            lock (_gate) maps = _extractor.Extract(image, keys);
+            estimate.Add(maps, image);
         }
         if (estimate.Pixels == 0) return;
         Info = Info with { BackgroundThreshold = estimate.Estimate() };
-        ch.Info(MessageSensitivity.None, $"Background threshold {BackgroundThreshold:F3}, chosen without masks from the maps of {estimate.Images} training images.");
+        ch.Info(MessageSensitivity.None, $"Background threshold {BackgroundThreshold:F3}, chosen without masks ({estimate.Method}; Otsu {estimate.Otsu():F3}) from the maps of {estimate.Images} training images.");
     }
 
     /// <summary>Number of classifier passes and of map extractions run so far (for tests of laziness).</summary>

@@ -23,7 +23,7 @@ namespace ReCam.MLNet;
 /// <para>Fit reads every row's image and maps (the maps of the classes in the label column, when the upstream transformer has
 /// one) and holds the decoded images and their IR labels in memory while training. The thresholds follow the seed maps'
 /// automatic threshold (the upstream transformer's <see cref="MapTransformerBase.BackgroundThreshold"/>, or, when the maps come
-/// from elsewhere, Otsu's threshold of the first <see cref="MapTransformerBase.ThresholdImages"/> rows' maps), as on the
+/// from elsewhere, the automatic threshold of the first <see cref="MapTransformerBase.ThresholdImages"/> rows' maps and images), as on the
 /// command line. Randomness comes from the <see cref="MLContext"/> seed unless <see cref="Options.Seed"/> is set; the device
 /// from <see cref="MLContext.GpuDeviceId"/>. Progress (IR labels, then epochs and loss) goes to <see cref="MLContext.Log"/> and
 /// to an ML.NET progress channel.</para>
@@ -259,7 +259,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
         return rows;
     }
 
-    // The upstream map transformer chose it at its own fit; otherwise Otsu on the first rows' maps, as it would have.
+    // The upstream map transformer chose it at its own fit; otherwise from the first rows' maps and images, as it would have.
     private float AutomaticThreshold(IDataView input, List<Row> rows, IChannel ch)
     {
         var mapsColumn = _options.EffectiveMapsColumns.Maps;
@@ -269,7 +269,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
             return upstream.BackgroundThreshold;
         }
         var estimate = new AutomaticThreshold();
-        foreach (var row in rows.Where(r => r.Maps.Count > 0).Take(MapTransformerBase.ThresholdImages)) estimate.Add(row.Maps);
+        foreach (var row in rows.Where(r => r.Maps.Count > 0).Take(MapTransformerBase.ThresholdImages)) estimate.Add(row.Maps, row.Image);
         float threshold = estimate.Pixels > 0 ? estimate.Estimate() : SeedPrediction.DefaultThreshold;
         ch.Info(MessageSensitivity.None, $"Seed maps '{mapsColumn}': automatic threshold {threshold:F3}, chosen without masks from the maps of {estimate.Images} rows.");
         return threshold;
