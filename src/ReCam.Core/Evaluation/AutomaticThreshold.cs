@@ -119,7 +119,7 @@ public sealed class AutomaticThreshold
         CancellationToken cancellationToken = default)
     {
         var estimate = new AutomaticThreshold();
-        var voters = new List<string>();
+        var voters = new List<(string Path, string Id, CamMaps Maps)>();
         foreach (string id in ids)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -127,15 +127,14 @@ public sealed class AutomaticThreshold
             if (!File.Exists(path)) continue;
             var maps = CamMapsFile.Read(path);
             estimate.Add(maps);
-            if (imagePath is not null && maps.Count > 0 && voters.Count < CutImages) voters.Add(id);
+            if (imagePath is not null && maps.Count > 0 && voters.Count < CutImages) voters.Add((path, id, maps));
         }
         // The votes are independent and each costs a lattice and 66 filters: spread them over the cores.
         try
         {
-            Parallel.ForEach(voters, new ParallelOptions { CancellationToken = cancellationToken }, id =>
+            Parallel.ForEach(voters, new ParallelOptions { CancellationToken = cancellationToken }, voter =>
             {
-                string mapsPath = CamMapsFile.PathFor(folder, id), picture = imagePath!(id);
-                var maps = CamMapsFile.Read(mapsPath);
+                var (mapsPath, maps, picture) = (voter.Path, voter.Maps, imagePath!(voter.Id));
                 var image = ImageDecoder.LoadRgb(picture);
                 if (maps.Width != image.Width || maps.Height != image.Height)
                     throw new InvalidDataException($"Maps '{mapsPath}' are {maps.Width}x{maps.Height} but image '{picture}' is {image.Width}x{image.Height}.");
