@@ -31,6 +31,10 @@ internal sealed class RefinementOptions
     };
     public Option<double?> Beta { get; } = new("--beta") { Description = "make-sem-seg: affinity exponent (official 10)" };
     public Option<int?> WalkSteps { get; } = new("--walk-steps") { Description = "make-sem-seg: random-walk steps (official 256)" };
+    public Option<float?> UncertainMargin { get; } = new("--uncertain-margin")
+    {
+        Description = "make-sem-seg: write 255 (ignored by train-deeplab) where the winning score leads the runner-up by less than this, relative to the image's largest value. Default 0 (official: every pixel labelled)",
+    };
     public Option<double?> IrnLearningRate { get; } = new("--irn-lr") { Description = "run: learning rate of train-irn (train-irn itself takes --lr). Default 0.1" };
     public Option<int?> IrnEpochs { get; } = new("--irn-epochs") { Description = "run: epochs of train-irn (train-irn itself takes --epochs)" };
 
@@ -61,7 +65,7 @@ internal sealed class RefinementOptions
     /// <summary>Adds the make-sem-seg options (and --maps unless <paramref name="withMaps"/> is false).</summary>
     public void AddSemSeg(Command command, bool withMaps = true)
     {
-        foreach (var o in new Option[] { SemSegThreshold, Beta, WalkSteps }) command.Options.Add(o);
+        foreach (var o in new Option[] { SemSegThreshold, Beta, WalkSteps, UncertainMargin }) command.Options.Add(o);
         if (withMaps) command.Options.Add(Maps);
     }
 
@@ -71,7 +75,7 @@ internal sealed class RefinementOptions
         return d with
         {
             Maps = MapsOf(r), SemSegThreshold = r.GetValue(SemSegThreshold) ?? d.SemSegThreshold, Beta = r.GetValue(Beta) ?? d.Beta,
-            Steps = r.GetValue(WalkSteps) ?? d.Steps,
+            Steps = r.GetValue(WalkSteps) ?? d.Steps, UncertainMargin = r.GetValue(UncertainMargin) ?? d.UncertainMargin,
         };
     }
 

@@ -9,7 +9,8 @@ namespace ReCam.Pipeline;
 
 /// <summary>
 /// eval-sem-seg: mIoU (background included, 255 ignored) of the pseudo masks in <c>pseudo_masks/</c> against the split's
-/// ground-truth masks, per class; writes <c>metrics/eval-sem-seg.json</c> and prints a table.
+/// ground-truth masks, per class; writes <c>metrics/eval-sem-seg.json</c> and prints a table. Pixels a mask leaves
+/// unlabelled (255, see <see cref="SemSegOptions.UncertainMargin"/>) are left out of the score and counted apart.
 /// </summary>
 public static class EvalSemSegStep
 {
@@ -33,6 +34,7 @@ public static class EvalSemSegStep
             throw new FileNotFoundException(
                 $"{missing.Count} mask(s) missing in '{folder}' (e.g. {string.Join(", ", missing.Take(5))}); make them for split '{settings.Split}' first.");
         var matrix = new ConfusionMatrix(view.ClassNames.Count + 1);
+        long pixels = 0, unlabelled = 0;
         foreach (string id in withMasks)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -41,19 +43,36 @@ public static class EvalSemSegStep
             var truth = PngLabelReader.Read(truthPath);
             if (predicted.Width != truth.Width || predicted.Height != truth.Height)
                 throw new InvalidDataException($"Mask '{predictedPath}' is {predicted.Width}x{predicted.Height} but '{truthPath}' is {truth.Width}x{truth.Height}.");
+            var truthValues = truth.Values;
+            if (predicted.Values.Contains(ConfusionMatrix.IgnoreLabel))
+            {
+                // A pixel the mask leaves unlabelled is scored as if the truth ignored it, and counted.
+                truthValues = truthValues.ToArray();
+                for (int i = 0; i < truthValues.Length; i++)
+                    if (predicted.Values[i] == ConfusionMatrix.IgnoreLabel && truthValues[i] != ConfusionMatrix.IgnoreLabel)
+                        (truthValues[i], unlabelled) = (ConfusionMatrix.IgnoreLabel, unlabelled + 1);
+            }
+            pixels += truth.Values.Count(v => v != ConfusionMatrix.IgnoreLabel);
             try
             {
-                matrix.Add(truth.Values, predicted.Values);
+                matrix.Add(truthValues, predicted.Values);
             }
             catch (ArgumentException e)
             {
                 throw new InvalidDataException($"'{predictedPath}' against '{truthPath}': {e.Message}", e);
             }
         }
-        var result = new MaskEvaluation(stepName, withMasks.Count, [EvaluationReport.BackgroundName, .. view.ClassNames], matrix.IoU());
+        var result = new MaskEvaluation(stepName, withMasks.Count, [EvaluationReport.BackgroundName, .. view.ClassNames], matrix.IoU())
+        {
+            UnlabelledFraction = pixels == 0 ? 0 : (double)unlabelled / pixels,
+        };
         Directory.CreateDirectory(work.Metrics);
         AtomicFile.WriteAllText(work.MetricsFile(stepName), result.ToJson());
-        logger.LogInformation("{Step}: {Images} images; mIoU {MIoU:F2}; wrote {Path}", stepName, result.Images, 100 * result.MeanIoU, work.MetricsFile(stepName));
+        if (unlabelled > 0)
+            logger.LogInformation("{Step}: {Images} images; mIoU {MIoU:F2} over the {Labelled:F1}% of pixels the masks label; wrote {Path}",
+                stepName, result.Images, 100 * result.MeanIoU, 100 * (1 - result.UnlabelledFraction), work.MetricsFile(stepName));
+        else
+            logger.LogInformation("{Step}: {Images} images; mIoU {MIoU:F2}; wrote {Path}", stepName, result.Images, 100 * result.MeanIoU, work.MetricsFile(stepName));
         return result;
     }
 }
@@ -68,11 +87,17 @@ public sealed record MaskEvaluation(string Step, int Images, IReadOnlyList<strin
     /// <summary>Mean IoU over the classes that occur.</summary>
     public double MeanIoU => ConfusionMatrix.NanMean(IoU);
 
-    /// <summary>The result as JSON: <c>{"step", "images", "miou", "classes": {name: iou}}</c> (IoU as fractions; NaN as null).</summary>
+    /// <summary>Fraction of the ground truth's scored pixels that the evaluated masks leave unlabelled (255); they are not in <see cref="IoU"/>.</summary>
+    public double UnlabelledFraction { get; init; }
+
+    /// <summary>
+    /// The result as JSON: <c>{"step", "images", "miou", "unlabelled", "classes": {name: iou}}</c> (IoU and the unlabelled share
+    /// as fractions; NaN as null).
+    /// </summary>
     public string ToJson()
     {
         var classes = Classes.Zip(IoU).ToDictionary(p => p.First, p => double.IsNaN(p.Second) ? (double?)null : Math.Round(p.Second, 6));
-        return JsonSerializer.Serialize(new { step = Step, images = Images, miou = Math.Round(MeanIoU, 6), classes },
+        return JsonSerializer.Serialize(new { step = Step, images = Images, miou = Math.Round(MeanIoU, 6), unlabelled = Math.Round(UnlabelledFraction, 6), classes },
             new JsonSerializerOptions { WriteIndented = true });
     }
 
@@ -85,6 +110,7 @@ public sealed record MaskEvaluation(string Step, int Images, IReadOnlyList<strin
         for (int i = 0; i < Classes.Count; i++) sb.AppendLine($"{Classes[i],-14} {(double.IsNaN(IoU[i]) ? "-" : (100 * IoU[i]).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)),8}");
         sb.AppendLine(new string('-', 23));
         sb.Append($"{"mIoU",-14} {100 * MeanIoU,8:F2}");
+        if (UnlabelledFraction > 0) sb.AppendLine().Append($"{"unlabelled %",-14} {100 * UnlabelledFraction,8:F2}");
         return sb.ToString();
     }
 }

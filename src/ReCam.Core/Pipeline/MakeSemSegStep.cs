@@ -12,7 +12,8 @@ namespace ReCam.Pipeline;
 /// make-sem-seg: pseudo masks from seed maps (the official <c>make_sem_seg_labels</c>): the boundary map of each image
 /// (image + flip) from <c>models/irn.ckpt</c>, the stride-4 maps multiplied by 1 − boundary, the sparse random walk
 /// (<see cref="RandomWalk"/>), upsampling, a background plane, argmax → <c>pseudo_masks/&lt;id&gt;.png</c> (VOC palette,
-/// 0 background, c+1 class c). Images done are skipped; masks of other settings are not mixed in.
+/// 0 background, c+1 class c; 255 where the winner's lead is below <see cref="SemSegOptions.UncertainMargin"/>). Images done are
+/// skipped; masks of other settings are not mixed in.
 /// </summary>
 public static class MakeSemSegStep
 {
@@ -45,19 +46,22 @@ public static class MakeSemSegStep
         double exponent = options.ExponentFor(maps.Source);
         float threshold = options.SemSegThreshold ?? maps.AutomaticThreshold(view, cancellationToken);
         var c = CultureInfo.InvariantCulture;
-        OutputSettings.CheckOrRecord(outDir, SettingsFile, "pseudo masks", new Dictionary<string, object>
+        var recorded = new Dictionary<string, object>
         {
             ["maps"] = maps.Name, ["model"] = Path.GetFullPath(modelPath), ["background_threshold"] = threshold.ToString(c),
             ["beta"] = options.Beta.ToString(c), ["radius"] = options.Radius.ToString(c), ["steps"] = options.Steps.ToString(c),
             ["maps_exponent"] = exponent.ToString(c),
-        }, settings.Force);
+        };
+        // Recorded only when set, so that folders made before the option existed still resume.
+        if (options.UncertainMargin > 0) recorded["uncertain_margin"] = options.UncertainMargin.ToString(c);
+        OutputSettings.CheckOrRecord(outDir, SettingsFile, "pseudo masks", recorded, settings.Force);
         CamMapsFile.RecordClasses(outDir, view.ClassNames);
 
         var ids = view.Shard(settings.Shard);
         maps.RequireMaps(ids);
         var todo = ids.Where(id => settings.Force || !File.Exists(PathFor(outDir, id))).ToList();
-        logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} with {Model} (beta {Beta}, radius {Radius}, {Steps} steps, background {Bg}); writing {Dir}.",
-            Name, todo.Count, ids.Count, mapsDir, modelPath, options.Beta, options.Radius, options.Steps, threshold, outDir);
+        logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} with {Model} (beta {Beta}, radius {Radius}, {Steps} steps, background {Bg}, uncertain margin {Margin}); writing {Dir}.",
+            Name, todo.Count, ids.Count, mapsDir, modelPath, options.Beta, options.Radius, options.Steps, threshold, options.UncertainMargin, outDir);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (int n = 0; n < todo.Count; n++)
         {
@@ -78,5 +82,6 @@ public static class MakeSemSegStep
     /// <summary>The pseudo mask of one image.</summary>
     internal static LabelMap Mask(Networks.BoundaryNetwork network, RgbImage image, CamMaps maps, SemSegOptions options, double exponent, float threshold,
         torch.Device device) =>
-        PseudoMask.FromSeedMaps(maps, network.BoundaryMap(image, device), threshold, options.Beta, options.Steps, options.Radius, exponent);
+        PseudoMask.FromSeedMaps(maps, network.BoundaryMap(image, device), threshold, options.Beta, options.Steps, options.Radius, exponent,
+            options.UncertainMargin);
 }

@@ -131,6 +131,13 @@ public sealed record SemSegOptions
     /// <summary>Power applied to the maps before the walk; null = 1.5 for AdvCAMs (the official hook), else 1.</summary>
     public double? MapsExponent { get; init; }
 
+    /// <summary>
+    /// Pixels whose winning score (after the walk, relative to the image's largest value, the background plane included)
+    /// leads the runner-up by less than this are written as 255 (ignored by train-deeplab, left out by eval-sem-seg);
+    /// 0, the official behaviour, labels every pixel.
+    /// </summary>
+    public float UncertainMargin { get; init; }
+
     /// <summary>The exponent in effect for <paramref name="source"/>.</summary>
     public double ExponentFor(MapsSource source) => MapsExponent ?? (source == MapsSource.AdvCam ? 1.5 : 1.0);
 
@@ -143,5 +150,6 @@ public sealed record SemSegOptions
         if (Radius is < 2 or > 32) throw new InvalidOptionException(nameof(Radius), $"must be between 2 and 32 (got {Radius})");
         if (Steps is < 0 or > 100_000) throw new InvalidOptionException(nameof(Steps), $"must be between 0 and 100000 (got {Steps})");
         if (MapsExponent is { } e && !(e > 0 && e <= 10)) throw new InvalidOptionException(nameof(MapsExponent), $"must be in (0, 10] (got {e})");
+        if (!(UncertainMargin is >= 0 and < 1)) throw new InvalidOptionException(nameof(UncertainMargin), $"must be at least 0 and below 1 (got {UncertainMargin})");
     }
 }

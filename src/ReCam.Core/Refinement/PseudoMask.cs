@@ -6,12 +6,16 @@ namespace ReCam.Refinement;
 /// <summary>
 /// The pseudo mask of one image from its random-walk maps (the official <c>make_sem_seg_labels</c> tail): bilinear
 /// upsampling ×4 (align_corners=False) cropped to the image, division by the largest value over all classes and
-/// pixels, a constant background plane, argmax. Values: 0 background, c + 1 for class c.
+/// pixels, a constant background plane, argmax. Values: 0 background, c + 1 for class c, and optionally
+/// <see cref="IgnoreLabel"/> where the winner's lead over the runner-up is below a margin (our extension).
 /// </summary>
 public static class PseudoMask
 {
     /// <summary>The official background threshold of the random-walk maps (VOC).</summary>
     public const float OfficialBackgroundThreshold = 0.28f;
+
+    /// <summary>The label of pixels left out of training (as in VOC's ground truth): the uncertain ones when a margin is set.</summary>
+    public const byte IgnoreLabel = 255;
 
     /// <summary>
     /// The pseudo mask of one image from its seed maps and its boundary map: the stride-4 maps (raised to
@@ -25,9 +29,10 @@ public static class PseudoMask
     /// <param name="steps">Random-walk steps.</param>
     /// <param name="radius">Neighbourhood radius of the walk, in stride-4 cells.</param>
     /// <param name="mapsExponent">Power applied to the maps before the walk (official: 1.5 for AdvCAM, else 1).</param>
+    /// <param name="uncertainMargin">See <see cref="FromRandomWalk"/>; 0 (the official behaviour) labels every pixel.</param>
     /// <exception cref="ArgumentException">The boundary map does not cover the maps' stride-4 grid.</exception>
     public static LabelMap FromSeedMaps(CamMaps maps, ReadOnlySpan<float> boundary, float backgroundThreshold, double beta = RandomWalk.DefaultBeta,
-        int steps = RandomWalk.DefaultSteps, int radius = RandomWalk.DefaultRadius, double mapsExponent = 1)
+        int steps = RandomWalk.DefaultSteps, int radius = RandomWalk.DefaultRadius, double mapsExponent = 1, float uncertainMargin = 0)
     {
         ArgumentNullException.ThrowIfNull(maps);
         if (boundary.Length != maps.CamHeight * maps.CamWidth)
@@ -35,7 +40,7 @@ public static class PseudoMask
         var seeds = maps.Cam;
         if (mapsExponent != 1) seeds = seeds.Select(v => (float)Math.Pow(Math.Max(v, 0), mapsExponent)).ToArray();
         var walked = RandomWalk.Propagate(seeds, maps.Count, boundary, maps.CamHeight, maps.CamWidth, beta, steps, radius);
-        return FromRandomWalk(walked, maps.Keys, maps.CamHeight, maps.CamWidth, maps.Height, maps.Width, backgroundThreshold);
+        return FromRandomWalk(walked, maps.Keys, maps.CamHeight, maps.CamWidth, maps.Height, maps.Width, backgroundThreshold, uncertainMargin);
     }
 
     /// <summary>Builds the mask.</summary>
@@ -46,14 +51,21 @@ public static class PseudoMask
     /// <param name="height">Image height.</param>
     /// <param name="width">Image width.</param>
     /// <param name="backgroundThreshold">The background plane's value, in [0, 1].</param>
+    /// <param name="uncertainMargin">
+    /// Pixels whose best score (background plane included, all divided by the largest value) leads the second best by
+    /// less than this get <see cref="IgnoreLabel"/>: the bands where an object's walked score crosses the background
+    /// plane or another class's, which a segmentation network then learns nothing from instead of learning a guess.
+    /// 0 (the official behaviour) labels every pixel.
+    /// </param>
     public static LabelMap FromRandomWalk(ReadOnlySpan<float> walked, IReadOnlyList<long> keys, int gridHeight, int gridWidth, int height, int width,
-        float backgroundThreshold)
+        float backgroundThreshold, float uncertainMargin = 0)
     {
         int k = keys.Count, grid = gridHeight * gridWidth;
         if (walked.Length != (long)k * grid) throw new ArgumentException($"Expected {k}x{gridHeight}x{gridWidth} values, got {walked.Length}.", nameof(walked));
         if (gridHeight * 4 < height || gridWidth * 4 < width)
             throw new ArgumentException($"A {gridHeight}x{gridWidth} stride-4 grid does not cover a {height}x{width} image.");
         if (!(backgroundThreshold is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(backgroundThreshold), backgroundThreshold, "Must be in [0, 1].");
+        if (!(uncertainMargin is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(uncertainMargin), uncertainMargin, "Must be in [0, 1].");
         var label = new byte[height * width];
         if (k == 0) return new LabelMap(width, height, label);
 
@@ -79,15 +91,18 @@ public static class PseudoMask
             }
         }
         if (max <= 0) return new LabelMap(width, height, label);
-        float scaledThreshold = backgroundThreshold * max; // comparing v/max with t is comparing v with t*max
+        // Comparing v/max with t is comparing v with t*max; the same holds for the margin.
+        float scaledThreshold = backgroundThreshold * max, scaledMargin = uncertainMargin * max;
         for (int i = 0; i < label.Length; i++)
         {
-            float best = scaledThreshold;
+            float best = scaledThreshold, second = float.NegativeInfinity;
             for (int c = 0; c < k; c++)
             {
                 float v = up[c * label.Length + i];
-                if (v > best) (best, label[i]) = (v, (byte)(keys[c] + 1));
+                if (v > best) (second, best, label[i]) = (best, v, (byte)(keys[c] + 1));
+                else if (v > second) second = v;
             }
+            if (best - second < scaledMargin) label[i] = IgnoreLabel;
         }
         return new LabelMap(width, height, label);
     }

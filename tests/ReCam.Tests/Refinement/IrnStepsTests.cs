@@ -2,6 +2,7 @@ using System.Text.Json;
 using ReCam.Cam;
 using ReCam.Imaging;
 using ReCam.Pipeline;
+using ReCam.Refinement;
 using ReCam.Scenes;
 using ReCam.Tests.Pipeline;
 using ReCam.Training;
@@ -74,6 +75,33 @@ public sealed class IrnStepsTests : IDisposable
         using var json = JsonDocument.Parse(File.ReadAllText(_work.MetricsFile(EvalSemSegStep.Name)));
         Assert.Equal(result.MeanIoU, json.RootElement.GetProperty("miou").GetDouble(), 5);
         Assert.Equal(_set.ClassNames.Count + 1, json.RootElement.GetProperty("classes").EnumerateObject().Count());
+        Assert.Equal(0, json.RootElement.GetProperty("unlabelled").GetDouble());
+
+        // With an uncertain margin the same masks gain unlabelled pixels (255) and nothing else changes; the evaluation
+        // leaves those pixels out and reports their share.
+        var plain = _set.TrainIds.ToDictionary(id => id, id => PngLabelReader.Read(MakeSemSegStep.PathFor(_work.PseudoMasks, id)).Values);
+        Assert.Throws<InvalidDataException>(() => MakeSemSegStep.Run(_settings, new SemSegOptions { UncertainMargin = 0.3f }, new ListLogger()));
+        Assert.Equal(_set.TrainIds.Count, MakeSemSegStep.Run(_settings with { Force = true }, new SemSegOptions { UncertainMargin = 0.3f }, new ListLogger()));
+        long unlabelled = 0, scored = 0;
+        matrix = new ReCam.Evaluation.ConfusionMatrix(_set.ClassNames.Count + 1);
+        foreach (string id in _set.TrainIds)
+        {
+            var mask = PngLabelReader.Read(MakeSemSegStep.PathFor(_work.PseudoMasks, id)).Values;
+            var truth = PngLabelReader.Read(Path.Combine(_set.Root, "SegmentationClass", id + ".png")).Values.ToArray();
+            for (int i = 0; i < mask.Length; i++)
+            {
+                Assert.True(mask[i] == PseudoMask.IgnoreLabel || mask[i] == plain[id][i], $"{id} pixel {i}: {mask[i]} against {plain[id][i]} without the margin");
+                if (truth[i] == 255) continue;
+                scored++;
+                if (mask[i] == PseudoMask.IgnoreLabel) (truth[i], unlabelled) = ((byte)255, unlabelled + 1);
+            }
+            matrix.Add(truth, mask);
+        }
+        Assert.True(unlabelled > 0, "a margin of 0.3 leaves some pixels unlabelled");
+        result = EvalSemSegStep.Run(_settings, new ListLogger());
+        Assert.Equal((double)unlabelled / scored, result.UnlabelledFraction, 10);
+        Assert.Equal(matrix.MeanIoU(), result.MeanIoU, 10);
+        Assert.Contains("unlabelled %", result.ToTable());
     }
 
     [Fact]

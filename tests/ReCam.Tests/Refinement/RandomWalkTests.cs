@@ -151,4 +151,30 @@ public sealed class RandomWalkTests
         Assert.All(PseudoMask.FromRandomWalk([], [], 2, 2, 7, 8, 0.28f).Values, v => Assert.Equal(0, v));
         Assert.Throws<ArgumentException>(() => PseudoMask.FromRandomWalk(walked, [3], 2, 2, 9, 8, 0.28f));
     }
+
+    [Fact]
+    public void AnUncertainMarginLeavesPixelsWhereTheWinnerBarelyLeadsUnlabelled()
+    {
+        // Two classes on a 1x2 grid (image 4x8): class 3 falls 1 → 0.3 across, class 5 rises 0 → 0.9; background plane 0.5.
+        float[] walked = [1f, 0.3f, 0f, 0.9f];
+        var plain = PseudoMask.FromRandomWalk(walked, [3, 5], 1, 2, 4, 8, 0.5f);
+        var margin = PseudoMask.FromRandomWalk(walked, [3, 5], 1, 2, 4, 8, 0.5f, uncertainMargin: 0.1f);
+        Assert.DoesNotContain(PseudoMask.IgnoreLabel, plain.Values);
+        for (int x = 0; x < 8; x++)
+        {
+            // Each column's scores, as the function upsamples them (the grid has one row, so every row is the same).
+            float src = Math.Min(1f, Math.Max(0f, (x + 0.5f) / 4f - 0.5f));
+            float a = 1f + (0.3f - 1f) * src, b = 0.9f * src;
+            float[] scores = [0.5f, a, b];
+            Array.Sort(scores);
+            bool uncertain = scores[2] - scores[1] < 0.1f;
+            for (int y = 0; y < 4; y++)
+                Assert.Equal(uncertain ? PseudoMask.IgnoreLabel : plain[x, y], margin[x, y]);
+        }
+        // The crossing of the two classes (around x = 4) is unlabelled, the confident ends keep their classes.
+        Assert.Equal(4, margin[0, 0]);
+        Assert.Equal(6, margin[7, 0]);
+        Assert.Contains(PseudoMask.IgnoreLabel, margin.Values);
+        Assert.Throws<ArgumentOutOfRangeException>(() => PseudoMask.FromRandomWalk(walked, [3, 5], 1, 2, 4, 8, 0.5f, uncertainMargin: -0.1f));
+    }
 }
