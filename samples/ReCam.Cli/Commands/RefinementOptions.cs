@@ -33,7 +33,8 @@ internal sealed class RefinementOptions
     public Option<int?> WalkSteps { get; } = new("--walk-steps") { Description = "make-sem-seg: random-walk steps (official 256)" };
     public Option<float?> UncertainMargin { get; } = new("--uncertain-margin")
     {
-        Description = "make-sem-seg: write 255 (ignored by train-deeplab) where the winning score leads the runner-up by less than this, relative to the image's largest value. Default 0 (official: every pixel labelled)",
+        Description = "make-sem-seg: write 255 (ignored by train-deeplab) where the winning score leads the runner-up by less than this, relative to the image's largest value; " +
+                      $"0 labels every pixel, as the official code. Default {SemSegOptions.DefaultUncertainMargin.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
     };
     public Option<double?> IrnLearningRate { get; } = new("--irn-lr") { Description = "run: learning rate of train-irn (train-irn itself takes --lr). Default 0.1" };
     public Option<int?> IrnEpochs { get; } = new("--irn-epochs") { Description = "run: epochs of train-irn (train-irn itself takes --epochs)" };

@@ -136,7 +136,10 @@ public sealed record SemSegOptions
     /// leads the runner-up by less than this are written as 255 (ignored by train-deeplab, left out by eval-sem-seg);
     /// 0, the official behaviour, labels every pixel.
     /// </summary>
-    public float UncertainMargin { get; init; }
+    public float UncertainMargin { get; init; } = DefaultUncertainMargin;
+
+    /// <summary>The default of <see cref="UncertainMargin"/>.</summary>
+    public const float DefaultUncertainMargin = 0;
 
     /// <summary>The exponent in effect for <paramref name="source"/>.</summary>
     public double ExponentFor(MapsSource source) => MapsExponent ?? (source == MapsSource.AdvCam ? 1.5 : 1.0);

@@ -95,6 +95,7 @@ public sealed class MaskRefinerTests(CamModelFixture fixture)
     [InlineData("WalkSteps", -1)]
     [InlineData("TrainingRadius", 1)]
     [InlineData("BatchSize", 0)]
+    [InlineData("UncertainMargin", 1)]
     public void InvalidOptionsNameTheField(string field, int value)
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => fixture.RefinerEstimator(fixture.Ml, o =>
@@ -104,6 +105,7 @@ public sealed class MaskRefinerTests(CamModelFixture fixture)
                 case "Crop": o.Crop = value; break;
                 case "WalkSteps": o.WalkSteps = value; break;
                 case "TrainingRadius": o.TrainingRadius = value; break;
+                case "UncertainMargin": o.UncertainMargin = value; break;
                 default: o.BatchSize = value; break;
             }
         }));
@@ -163,7 +165,10 @@ public sealed class MaskRefinerTests(CamModelFixture fixture)
         var ml = new MLContext(seed: 5);
         var pipeline = fixture.Pipeline(ml)
             .Append(fixture.ReCamEstimator(ml))
-            .Append(ml.Transforms.RefineMasks(new MaskRefinerEstimator.Options { Epochs = 1, BatchSize = 8, Crop = Size, TrainingRadius = 5 }));
+            .Append(ml.Transforms.RefineMasks(new MaskRefinerEstimator.Options
+            {
+                Epochs = 1, BatchSize = 8, Crop = Size, TrainingRadius = 5, UncertainMargin = 0.2f,
+            }));
         string zip = Path.Combine(Path.GetTempPath(), $"recam-three-{Guid.NewGuid():N}.zip");
         using var model = pipeline.Fit(fixture.Data);
         try
@@ -174,6 +179,10 @@ public sealed class MaskRefinerTests(CamModelFixture fixture)
             Assert.Equal("ReCam", model.LastTransformer.MapsColumns.Maps);
 
             var expected = model.Transform(fixture.Data).GetColumn<byte[]>("PseudoMask").ToList();
+            // The margin leaves the uncertain pixels unlabelled (255); the saved model keeps it, so the loaded one does too.
+            Assert.Equal(0.2f, model.LastTransformer.UncertainMargin);
+            Assert.Contains(expected, m => m.Contains(ReCam.Refinement.PseudoMask.IgnoreLabel));
+            Assert.Contains(expected, m => m.Any(v => v != ReCam.Refinement.PseudoMask.IgnoreLabel));
             ml.Model.Save(model, fixture.Data.Schema, zip);
             using var loaded = (TransformerChain<ITransformer>)new MLContext(seed: 9).Model.LoadReCamModel(zip, out _);
             Assert.Equal(
@@ -181,6 +190,7 @@ public sealed class MaskRefinerTests(CamModelFixture fixture)
                 loaded.Skip(1).Select(t => t.GetType()));
             var actual = loaded.Transform(fixture.Data).GetColumn<byte[]>("PseudoMask").ToList();
             Assert.Equal(expected, actual);
+            Assert.Equal(0.2f, ((MaskRefinerTransformer)loaded.LastTransformer).UncertainMargin);
         }
         finally
         {

@@ -45,6 +45,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
         public const double Beta = RandomWalk.DefaultBeta;
         public const int WalkRadius = RandomWalk.DefaultRadius;
         public const int WalkSteps = RandomWalk.DefaultSteps;
+        public const float UncertainMargin = SemSegOptions.DefaultUncertainMargin;
     }
 
     /// <summary>Options of <see cref="MaskRefinerEstimator"/>. Defaults are those of the command line's refinement steps.</summary>
@@ -119,6 +120,13 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
         /// <summary>Power applied to the maps before the walk (official: 1; 1.5 for AdvCAM maps).</summary>
         public double MapsExponent = 1;
 
+        /// <summary>
+        /// Pixels whose winning score (after the walk, relative to the image's largest value, the background plane included)
+        /// leads the runner-up by less than this get 255 in the pseudo mask, which the DeepLab trainer ignores; 0 (the
+        /// official behaviour) labels every pixel. The default is the command line's.
+        /// </summary>
+        public float UncertainMargin = Defaults.UncertainMargin;
+
         /// <summary>Seed of this estimator; null = the <see cref="MLContext"/>'s seed (random if the context has none).</summary>
         public int? Seed;
 
@@ -146,6 +154,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
         internal SemSegOptions ToWalk() => new()
         {
             SemSegThreshold = BackgroundThreshold, Beta = Beta, Radius = WalkRadius, Steps = WalkSteps, MapsExponent = MapsExponent,
+            UncertainMargin = UncertainMargin,
         };
     }
 
@@ -219,7 +228,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
                 BoundaryTrainer.Train(network, samples, training, device, progress.Hooks(o.CancellationToken));
             var names = columns.ClassNames ?? Data.ClassNames.Placeholders(columns.ClassCount);
             var info = new RefinerModelInfo(names, spec, o.ImageColumnName, o.EffectiveMapsColumns, OutputColumns, o.BackgroundThreshold ?? automatic,
-                o.Beta, o.WalkRadius, o.WalkSteps, o.MapsExponent, foreground, background);
+                o.Beta, o.WalkRadius, o.WalkSteps, o.MapsExponent, foreground, background, o.UncertainMargin);
             return new MaskRefinerTransformer(_env, network, info, device);
         }
         catch

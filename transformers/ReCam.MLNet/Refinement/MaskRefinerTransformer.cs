@@ -26,7 +26,7 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
     internal const string LoaderSignature = "ReCamMaskRefiner";
 
     internal static readonly ModelFormat ModelFormat =
-        new("RECAMIRN", ModelState.DigestsVersion, ModelState.DigestsVersion, LoaderSignature, "ReCam mask refiner model");
+        new("RECAMIRN", RefinerModelInfo.UncertainMarginVersion, ModelState.DigestsVersion, LoaderSignature, "ReCam mask refiner model");
 
     internal const string WeightsEntry = "BoundaryWeights";
 
@@ -66,6 +66,9 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
     /// <summary>Random-walk steps.</summary>
     public int WalkSteps => Info.WalkSteps;
 
+    /// <summary>Pixels whose winning score leads the runner-up by less than this are 255 (ignored) in the pseudo masks; 0 labels every pixel.</summary>
+    public float UncertainMargin => Info.UncertainMargin;
+
     /// <summary>The confident foreground and background thresholds the IR labels were made with at fit.</summary>
     public (double Foreground, double Background) IrLabelThresholds => (Info.ConfidentForeground, Info.ConfidentBackground);
 
@@ -100,7 +103,8 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
             boundary = _network.BoundaryMap(image, _device);
         }
         // The walk runs on the CPU outside the lock: rows of concurrent cursors overlap here.
-        return PseudoMask.FromSeedMaps(maps, boundary, Info.BackgroundThreshold, Info.Beta, Info.WalkSteps, Info.WalkRadius, Info.MapsExponent);
+        return PseudoMask.FromSeedMaps(maps, boundary, Info.BackgroundThreshold, Info.Beta, Info.WalkSteps, Info.WalkRadius, Info.MapsExponent,
+            Info.UncertainMargin);
     }
 
     /// <summary>Frees the TorchSharp network. Outputs cannot be computed afterwards.</summary>
@@ -128,7 +132,7 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
     internal static MaskRefinerTransformer Load(ModelStateReader reader)
     {
         var env = reader.Environment;
-        var info = RefinerModelInfo.Read(reader.Reader, m => reader.Corrupt($"Damaged {ModelFormat.Description}: {m}."));
+        var info = RefinerModelInfo.Read(reader.Reader, reader.Version, m => reader.Corrupt($"Damaged {ModelFormat.Description}: {m}."));
         using var ch = env.Start("Loading " + ModelFormat.Description);
         var device = MLNetBridge.SelectDevice(env, ch);
         var network = BoundaryNetwork.Empty(info.Backbone);

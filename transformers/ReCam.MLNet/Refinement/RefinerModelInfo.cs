@@ -10,13 +10,18 @@ namespace ReCam.MLNet;
 /// UTF-8): <c>int32</c> C, then C strings, the class names; the backbone (see <c>ModelState.WriteBackbone</c>); strings: the
 /// image column, the 8 seed-map column names in <see cref="MapColumnNames.All"/> order, the 3 output names; <c>float32</c> the
 /// background plane; <c>float64</c> β; <c>int32</c> the walk's radius and steps; <c>float64</c> the maps exponent;
-/// <c>float64</c> the confident foreground and background thresholds the IR labels were made with. The boundary network's
+/// <c>float64</c> the confident foreground and background thresholds the IR labels were made with; from format
+/// <see cref="UncertainMarginVersion"/> on, <c>float32</c> the uncertain margin (older models: 0). The boundary network's
 /// weights follow in the binary entry <c>BoundaryWeights</c> (SHA-256 digest, then a TorchSharp state dict).
 /// </remarks>
 internal sealed record RefinerModelInfo(
     string[] ClassNames, BackboneSpec Backbone, string ImageColumnName, MapColumnNames MapsColumns, PseudoMaskColumnNames Columns,
-    float BackgroundThreshold, double Beta, int WalkRadius, int WalkSteps, double MapsExponent, double ConfidentForeground, double ConfidentBackground)
+    float BackgroundThreshold, double Beta, int WalkRadius, int WalkSteps, double MapsExponent, double ConfidentForeground, double ConfidentBackground,
+    float UncertainMargin)
 {
+    /// <summary>The format version that added <see cref="UncertainMargin"/>.</summary>
+    public const uint UncertainMarginVersion = 0x00010003;
+
     public void Write(BinaryWriter w)
     {
         w.Write(ClassNames.Length);
@@ -32,9 +37,10 @@ internal sealed record RefinerModelInfo(
         w.Write(MapsExponent);
         w.Write(ConfidentForeground);
         w.Write(ConfidentBackground);
+        w.Write(UncertainMargin);
     }
 
-    public static RefinerModelInfo Read(BinaryReader r, Func<string, Exception> corrupt)
+    public static RefinerModelInfo Read(BinaryReader r, uint version, Func<string, Exception> corrupt)
     {
         int classes = r.ReadInt32();
         if (classes is < 1 or > SeedMapInputs.IrLabelClassLimit) throw corrupt($"class count {classes} is out of range");
@@ -48,8 +54,12 @@ internal sealed record RefinerModelInfo(
         double beta = r.ReadDouble();
         int radius = r.ReadInt32(), steps = r.ReadInt32();
         double exponent = r.ReadDouble(), foreground = r.ReadDouble(), confidentBackground = r.ReadDouble();
+        float margin = version >= UncertainMarginVersion ? r.ReadSingle() : 0;
         // The core's own checks: a damaged value is refused here, not deep inside the first transform.
-        var walk = new Pipeline.SemSegOptions { SemSegThreshold = background, Beta = beta, Radius = radius, Steps = steps, MapsExponent = exponent };
+        var walk = new Pipeline.SemSegOptions
+        {
+            SemSegThreshold = background, Beta = beta, Radius = radius, Steps = steps, MapsExponent = exponent, UncertainMargin = margin,
+        };
         try
         {
             walk.Validate();
@@ -58,6 +68,6 @@ internal sealed record RefinerModelInfo(
         {
             throw corrupt($"{e.OptionName} {e.Reason}");
         }
-        return new(names, backbone, image, maps, columns, background, beta, radius, steps, exponent, foreground, confidentBackground);
+        return new(names, backbone, image, maps, columns, background, beta, radius, steps, exponent, foreground, confidentBackground, margin);
     }
 }
