@@ -3,7 +3,8 @@ namespace ReCam.Evaluation;
 /// <summary>
 /// Pixel confusion matrix over N classes (background included): rows = ground truth, columns = prediction,
 /// as in the official evaluation (chainercv <c>calc_semantic_segmentation_confusion</c>).
-/// Ground-truth pixels equal to <see cref="IgnoreLabel"/> are skipped.
+/// Ground-truth pixels equal to <see cref="IgnoreLabel"/> are skipped; predicted ones (a pseudo mask that leaves uncertain
+/// pixels unlabelled) are skipped too and counted in <see cref="Unlabelled"/>.
 /// </summary>
 public sealed class ConfusionMatrix
 {
@@ -35,9 +36,15 @@ public sealed class ConfusionMatrix
     /// <summary>Total number of counted (non-ignored) pixels.</summary>
     public long Total => _counts.Sum();
 
+    /// <summary>Pixels with a ground-truth label that the prediction left unlabelled (<see cref="IgnoreLabel"/>); not in <see cref="Total"/>.</summary>
+    public long Unlabelled { get; private set; }
+
+    /// <summary>The share of the pixels with a ground-truth label that the prediction left unlabelled (0 when there are none).</summary>
+    public double UnlabelledFraction => Unlabelled == 0 ? 0 : (double)Unlabelled / (Total + Unlabelled);
+
     /// <summary>Counts one image (or any pixel set).</summary>
     /// <param name="groundTruth">Labels 0..N-1, or <see cref="IgnoreLabel"/> to skip the pixel.</param>
-    /// <param name="prediction">Labels 0..N-1, same length.</param>
+    /// <param name="prediction">Labels 0..N-1, or <see cref="IgnoreLabel"/> for a pixel left unlabelled; same length.</param>
     /// <exception cref="ArgumentException">Lengths differ, or a label is out of range (the message names the value).</exception>
     public void Add(ReadOnlySpan<byte> groundTruth, ReadOnlySpan<byte> prediction)
     {
@@ -50,13 +57,15 @@ public sealed class ConfusionMatrix
             throw new ArgumentException($"Ground-truth label {groundTruth[bad]} at pixel {bad} is outside 0..{n - 1} (and is not the ignore label 255).", nameof(groundTruth));
         for (int i = 0; i < prediction.Length; i++)
         {
-            if (prediction[i] >= n && groundTruth[i] != IgnoreLabel)
+            if (prediction[i] >= n && prediction[i] != IgnoreLabel && groundTruth[i] != IgnoreLabel)
                 throw new ArgumentException($"Predicted label {prediction[i]} at pixel {i} is outside 0..{n - 1}.", nameof(prediction));
         }
         for (int i = 0; i < groundTruth.Length; i++)
         {
-            int g = groundTruth[i];
-            if (g != IgnoreLabel) _counts[g * n + prediction[i]]++;
+            int g = groundTruth[i], p = prediction[i];
+            if (g == IgnoreLabel) continue;
+            if (p == IgnoreLabel) Unlabelled++;
+            else _counts[g * n + p]++;
         }
     }
 
@@ -77,6 +86,7 @@ public sealed class ConfusionMatrix
         if (other.ClassCount != ClassCount)
             throw new ArgumentException($"Cannot merge a {other.ClassCount}-class matrix into a {ClassCount}-class one.", nameof(other));
         for (int i = 0; i < _counts.Length; i++) _counts[i] += other._counts[i];
+        Unlabelled += other.Unlabelled;
     }
 
     /// <summary>

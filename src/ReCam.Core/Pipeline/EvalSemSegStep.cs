@@ -34,7 +34,6 @@ public static class EvalSemSegStep
             throw new FileNotFoundException(
                 $"{missing.Count} mask(s) missing in '{folder}' (e.g. {string.Join(", ", missing.Take(5))}); make them for split '{settings.Split}' first.");
         var matrix = new ConfusionMatrix(view.ClassNames.Count + 1);
-        long pixels = 0, unlabelled = 0;
         foreach (string id in withMasks)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -43,19 +42,9 @@ public static class EvalSemSegStep
             var truth = PngLabelReader.Read(truthPath);
             if (predicted.Width != truth.Width || predicted.Height != truth.Height)
                 throw new InvalidDataException($"Mask '{predictedPath}' is {predicted.Width}x{predicted.Height} but '{truthPath}' is {truth.Width}x{truth.Height}.");
-            var truthValues = truth.Values;
-            if (predicted.Values.Contains(ConfusionMatrix.IgnoreLabel))
-            {
-                // A pixel the mask leaves unlabelled is scored as if the truth ignored it, and counted.
-                truthValues = truthValues.ToArray();
-                for (int i = 0; i < truthValues.Length; i++)
-                    if (predicted.Values[i] == ConfusionMatrix.IgnoreLabel && truthValues[i] != ConfusionMatrix.IgnoreLabel)
-                        (truthValues[i], unlabelled) = (ConfusionMatrix.IgnoreLabel, unlabelled + 1);
-            }
-            pixels += truth.Values.Count(v => v != ConfusionMatrix.IgnoreLabel);
             try
             {
-                matrix.Add(truthValues, predicted.Values);
+                matrix.Add(truth.Values, predicted.Values);
             }
             catch (ArgumentException e)
             {
@@ -64,11 +53,11 @@ public static class EvalSemSegStep
         }
         var result = new MaskEvaluation(stepName, withMasks.Count, [EvaluationReport.BackgroundName, .. view.ClassNames], matrix.IoU())
         {
-            UnlabelledFraction = pixels == 0 ? 0 : (double)unlabelled / pixels,
+            UnlabelledFraction = matrix.UnlabelledFraction,
         };
         Directory.CreateDirectory(work.Metrics);
         AtomicFile.WriteAllText(work.MetricsFile(stepName), result.ToJson());
-        if (unlabelled > 0)
+        if (matrix.Unlabelled > 0)
             logger.LogInformation("{Step}: {Images} images; mIoU {MIoU:F2} over the {Labelled:F1}% of pixels the masks label; wrote {Path}",
                 stepName, result.Images, 100 * result.MeanIoU, 100 * (1 - result.UnlabelledFraction), work.MetricsFile(stepName));
         else

@@ -55,6 +55,25 @@ public class ConfusionMatrixTests
     }
 
     [Fact]
+    public void UnlabelledPredictionsAreLeftOutAndCounted()
+    {
+        // The same pixels with two predictions left unlabelled: pixel 1 (truth 0, was predicted 1) and pixel 5 (truth ignored).
+        byte[] prediction = [0, 255, 1, 1, 0, 255, 2];
+        var m = new ConfusionMatrix(3);
+        m.Add(Truth, prediction);
+        Assert.Equal(5, m.Total);
+        Assert.Equal(1, m.Unlabelled);
+        Assert.Equal(1.0 / 6, m.UnlabelledFraction, 12);
+        Assert.Equal(0, m[0, 1]);
+        Assert.Equal(1.0 / 2, m.IoU()[0], 12); // (0,0)=1 against truth row 1 + column (0,0),(2,0) = 2
+        var other = new ConfusionMatrix(3);
+        other.Add(Truth, prediction);
+        m.Merge(other);
+        Assert.Equal(2, m.Unlabelled);
+        Assert.Equal(0, new ConfusionMatrix(3).UnlabelledFraction);
+    }
+
+    [Fact]
     public void RejectsOutOfRangeLabelsAndLengthMismatch()
     {
         var m = new ConfusionMatrix(3);
