@@ -160,6 +160,37 @@ public sealed class MaskRefinerTests(CamModelFixture fixture)
     }
 
     [Fact]
+    public void ModelsSavedBeforeTheUncertainMarginReadAsMarginZero()
+    {
+        var info = fixture.RefinerModel.Info with { UncertainMargin = 0.25f };
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true)) info.Write(w);
+        byte[] current = stream.ToArray();
+        // Format 0x00010002 wrote everything but the trailing float32 margin.
+        byte[] older = current[..^sizeof(float)];
+        static Exception Corrupt(string m) => new FormatException(m);
+
+        var read = RefinerModelInfo.Read(new BinaryReader(new MemoryStream(current)), RefinerModelInfo.UncertainMarginVersion, Corrupt);
+        var readOlder = RefinerModelInfo.Read(new BinaryReader(new MemoryStream(older)), RefinerModelInfo.UncertainMarginVersion - 1, Corrupt);
+
+        Assert.Equal(0.25f, read.UncertainMargin);
+        Assert.Equal(0f, readOlder.UncertainMargin);
+        foreach (var r in new[] { read, readOlder })
+        {
+            Assert.Equal(info.ClassNames, r.ClassNames);
+            Assert.Equal(info.Backbone.Name, r.Backbone.Name);
+            Assert.Equal(info.MapsColumns, r.MapsColumns);
+            Assert.Equal(info.Columns, r.Columns);
+            Assert.Equal(
+                (info.BackgroundThreshold, info.Beta, info.WalkRadius, info.WalkSteps, info.MapsExponent, info.ConfidentForeground, info.ConfidentBackground),
+                (r.BackgroundThreshold, r.Beta, r.WalkRadius, r.WalkSteps, r.MapsExponent, r.ConfidentForeground, r.ConfidentBackground));
+        }
+        // A current-format stream cut before the margin is damaged, not silently read as margin 0.
+        Assert.Throws<EndOfStreamException>(() =>
+            RefinerModelInfo.Read(new BinaryReader(new MemoryStream(older)), RefinerModelInfo.UncertainMarginVersion, Corrupt));
+    }
+
+    [Fact]
     public void CamThenReCamThenRefinerFitInOneFitAndSaveInOneZip()
     {
         var ml = new MLContext(seed: 5);
