@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using ReCam.Evaluation;
 using ReCam.Imaging;
@@ -54,6 +52,7 @@ public static class EvalSemSegStep
         var result = new MaskEvaluation(stepName, withMasks.Count, [EvaluationReport.BackgroundName, .. view.ClassNames], matrix.IoU())
         {
             UnlabelledFraction = matrix.UnlabelledFraction,
+            Confusion = matrix,
         };
         Directory.CreateDirectory(work.Metrics);
         AtomicFile.WriteAllText(work.MetricsFile(stepName), result.ToJson());
@@ -63,43 +62,5 @@ public static class EvalSemSegStep
         else
             logger.LogInformation("{Step}: {Images} images; mIoU {MIoU:F2}; wrote {Path}", stepName, result.Images, 100 * result.MeanIoU, work.MetricsFile(stepName));
         return result;
-    }
-}
-
-/// <summary>The mIoU of a folder of masks against ground truth.</summary>
-/// <param name="Step">The step that measured it.</param>
-/// <param name="Images">Images evaluated.</param>
-/// <param name="Classes">Class names, background first.</param>
-/// <param name="IoU">IoU per class (NaN for a class absent from truth and prediction).</param>
-public sealed record MaskEvaluation(string Step, int Images, IReadOnlyList<string> Classes, IReadOnlyList<double> IoU)
-{
-    /// <summary>Mean IoU over the classes that occur.</summary>
-    public double MeanIoU => ConfusionMatrix.NanMean(IoU);
-
-    /// <summary>Fraction of the ground truth's scored pixels that the evaluated masks leave unlabelled (255); they are not in <see cref="IoU"/>.</summary>
-    public double UnlabelledFraction { get; init; }
-
-    /// <summary>
-    /// The result as JSON: <c>{"step", "images", "miou", "unlabelled", "classes": {name: iou}}</c> (IoU and the unlabelled share
-    /// as fractions; NaN as null).
-    /// </summary>
-    public string ToJson()
-    {
-        var classes = Classes.Zip(IoU).ToDictionary(p => p.First, p => double.IsNaN(p.Second) ? (double?)null : Math.Round(p.Second, 6));
-        return JsonSerializer.Serialize(new { step = Step, images = Images, miou = Math.Round(MeanIoU, 6), unlabelled = Math.Round(UnlabelledFraction, 6), classes },
-            new JsonSerializerOptions { WriteIndented = true });
-    }
-
-    /// <summary>A table of IoU % per class and the mean.</summary>
-    public string ToTable()
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine($"{"class",-14} {"IoU %",8}");
-        sb.AppendLine(new string('-', 23));
-        for (int i = 0; i < Classes.Count; i++) sb.AppendLine($"{Classes[i],-14} {(double.IsNaN(IoU[i]) ? "-" : (100 * IoU[i]).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)),8}");
-        sb.AppendLine(new string('-', 23));
-        sb.Append($"{"mIoU",-14} {100 * MeanIoU,8:F2}");
-        if (UnlabelledFraction > 0) sb.AppendLine().Append($"{"unlabelled %",-14} {100 * UnlabelledFraction,8:F2}");
-        return sb.ToString();
     }
 }
