@@ -36,6 +36,11 @@ internal sealed class RefinementOptions
         Description = "make-sem-seg: write 255 (ignored by train-deeplab) where the winning score leads the runner-up by less than this, relative to the image's largest value; " +
                       $"0 labels every pixel, as the official code. Default {SemSegOptions.DefaultUncertainMargin.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
     };
+    public Option<bool?> MaskCrf { get; } = new("--mask-crf")
+    {
+        Description = "make-sem-seg: snap each pseudo mask to the image's edges with the IR labels' dense CRF (true/false; the official masks have none). " +
+                      $"Default {SemSegOptions.DefaultCrf.ToString().ToLowerInvariant()}",
+    };
     public Option<double?> IrnLearningRate { get; } = new("--irn-lr") { Description = "run: learning rate of train-irn (train-irn itself takes --lr). Default 0.1" };
     public Option<int?> IrnEpochs { get; } = new("--irn-epochs") { Description = "run: epochs of train-irn (train-irn itself takes --epochs)" };
 
@@ -66,7 +71,7 @@ internal sealed class RefinementOptions
     /// <summary>Adds the make-sem-seg options (and --maps unless <paramref name="withMaps"/> is false).</summary>
     public void AddSemSeg(Command command, bool withMaps = true)
     {
-        foreach (var o in new Option[] { SemSegThreshold, Beta, WalkSteps, UncertainMargin }) command.Options.Add(o);
+        foreach (var o in new Option[] { SemSegThreshold, Beta, WalkSteps, UncertainMargin, MaskCrf }) command.Options.Add(o);
         if (withMaps) command.Options.Add(Maps);
     }
 
@@ -77,6 +82,7 @@ internal sealed class RefinementOptions
         {
             Maps = MapsOf(r), SemSegThreshold = r.GetValue(SemSegThreshold) ?? d.SemSegThreshold, Beta = r.GetValue(Beta) ?? d.Beta,
             Steps = r.GetValue(WalkSteps) ?? d.Steps, UncertainMargin = r.GetValue(UncertainMargin) ?? d.UncertainMargin,
+            Crf = r.GetValue(MaskCrf) ?? d.Crf,
         };
     }
 

@@ -11,7 +11,7 @@ namespace ReCam.Pipeline;
 /// <summary>
 /// make-sem-seg: pseudo masks from seed maps (the official <c>make_sem_seg_labels</c>): the boundary map of each image
 /// (image + flip) from <c>models/irn.ckpt</c>, the stride-4 maps multiplied by 1 − boundary, the sparse random walk
-/// (<see cref="RandomWalk"/>), upsampling, a background plane, argmax → <c>pseudo_masks/&lt;id&gt;.png</c> (VOC palette,
+/// (<see cref="RandomWalk"/>), upsampling, a background plane, argmax, optionally a dense CRF (<see cref="SemSegOptions.Crf"/>) → <c>pseudo_masks/&lt;id&gt;.png</c> (VOC palette,
 /// 0 background, c+1 class c; 255 where the winner's lead is below <see cref="SemSegOptions.UncertainMargin"/>). Images done are
 /// skipped; masks of other settings are not mixed in.
 /// </summary>
@@ -54,14 +54,15 @@ public static class MakeSemSegStep
         };
         // Recorded only when set, so that folders made before the option existed still resume.
         if (options.UncertainMargin > 0) recorded["uncertain_margin"] = options.UncertainMargin.ToString(c);
+        if (options.Crf) recorded["crf"] = "true";
         OutputSettings.CheckOrRecord(outDir, SettingsFile, "pseudo masks", recorded, settings.Force);
         CamMapsFile.RecordClasses(outDir, view.ClassNames);
 
         var ids = view.Shard(settings.Shard);
         maps.RequireMaps(ids);
         var todo = ids.Where(id => settings.Force || !File.Exists(PathFor(outDir, id))).ToList();
-        logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} with {Model} (beta {Beta}, radius {Radius}, {Steps} steps, background {Bg}, uncertain margin {Margin}); writing {Dir}.",
-            Name, todo.Count, ids.Count, mapsDir, modelPath, options.Beta, options.Radius, options.Steps, threshold, options.UncertainMargin, outDir);
+        logger.LogInformation("{Step}: {Todo} of {Count} images to do from {Maps} with {Model} (beta {Beta}, radius {Radius}, {Steps} steps, background {Bg}, uncertain margin {Margin}, CRF {Crf}); writing {Dir}.",
+            Name, todo.Count, ids.Count, mapsDir, modelPath, options.Beta, options.Radius, options.Steps, threshold, options.UncertainMargin, options.Crf, outDir);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (int n = 0; n < todo.Count; n++)
         {
@@ -81,7 +82,10 @@ public static class MakeSemSegStep
 
     /// <summary>The pseudo mask of one image.</summary>
     internal static LabelMap Mask(Networks.BoundaryNetwork network, RgbImage image, CamMaps maps, SemSegOptions options, double exponent, float threshold,
-        torch.Device device) =>
-        PseudoMask.FromSeedMaps(maps, network.BoundaryMap(image, device), threshold, options.Beta, options.Steps, options.Radius, exponent,
+        torch.Device device)
+    {
+        var mask = PseudoMask.FromSeedMaps(maps, network.BoundaryMap(image, device), threshold, options.Beta, options.Steps, options.Radius, exponent,
             options.UncertainMargin);
+        return options.Crf ? PseudoMask.RefineWithCrf(image, mask) : mask;
+    }
 }

@@ -141,6 +141,15 @@ public sealed record SemSegOptions
     /// <summary>The default of <see cref="UncertainMargin"/>.</summary>
     public const float DefaultUncertainMargin = 0;
 
+    /// <summary>
+    /// Whether each mask is snapped to the image's edges by the IR labels' dense CRF after the walk
+    /// (<see cref="Refinement.PseudoMask.RefineWithCrf"/>); our extension, the official masks have none.
+    /// </summary>
+    public bool Crf { get; init; } = DefaultCrf;
+
+    /// <summary>The default of <see cref="Crf"/>.</summary>
+    public const bool DefaultCrf = false;
+
     /// <summary>The exponent in effect for <paramref name="source"/>.</summary>
     public double ExponentFor(MapsSource source) => MapsExponent ?? (source == MapsSource.AdvCam ? 1.5 : 1.0);
 

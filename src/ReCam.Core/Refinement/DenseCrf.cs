@@ -18,8 +18,10 @@ public static class DenseCrf
     /// <param name="labels">One label per pixel, row-major, each below <paramref name="labelCount"/>.</param>
     /// <param name="labelCount">Number of labels L (at least 1).</param>
     /// <param name="options">CRF parameters; null for the official ones.</param>
+    /// <param name="unsure">A value that marks pixels without a label: their unary is uniform, so the CRF alone decides them
+    /// (pydensecrf's <c>zero_unsure</c>, with a value of our choosing); null when every pixel has a label.</param>
     /// <returns>The refined label of each pixel, row-major.</returns>
-    public static byte[] RefineLabels(RgbImage image, ReadOnlySpan<byte> labels, int labelCount, DenseCrfOptions? options = null)
+    public static byte[] RefineLabels(RgbImage image, ReadOnlySpan<byte> labels, int labelCount, DenseCrfOptions? options = null, byte? unsure = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         options ??= new DenseCrfOptions();
@@ -28,15 +30,21 @@ public static class DenseCrf
         if (labels.Length != n)
             throw new ArgumentException($"Got {labels.Length} labels for a {image.Width}x{image.Height} image.", nameof(labels));
         if (labelCount is < 1 or > 256) throw new ArgumentOutOfRangeException(nameof(labelCount), labelCount, "Label count must be 1 to 256.");
+        if (unsure < labelCount) throw new ArgumentOutOfRangeException(nameof(unsure), unsure, $"The unsure mark must not be a label (below {labelCount}).");
         for (int i = 0; i < n; i++)
-            if (labels[i] >= labelCount)
+            if (labels[i] >= labelCount && labels[i] != unsure)
                 throw new ArgumentException($"Label {labels[i]} at pixel {i} is not below the label count {labelCount}.", nameof(labels));
         if (labelCount == 1) return new byte[n];
         float own = (float)-Math.Log(options.LabelConfidence);
         float other = (float)-Math.Log((1 - options.LabelConfidence) / (labelCount - 1));
         var unary = new float[n * labelCount];
         Array.Fill(unary, other);
-        for (int i = 0; i < n; i++) unary[i * labelCount + labels[i]] = own;
+        float uniform = (float)Math.Log(labelCount);
+        for (int i = 0; i < n; i++)
+        {
+            if (labels[i] == unsure) unary.AsSpan(i * labelCount, labelCount).Fill(uniform);
+            else unary[i * labelCount + labels[i]] = own;
+        }
         return Argmax(Infer(image, unary, labelCount, options), labelCount);
     }
 

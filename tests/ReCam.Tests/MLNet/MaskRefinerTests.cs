@@ -159,35 +159,31 @@ public sealed class MaskRefinerTests(CamModelFixture fixture)
         }
     }
 
-    [Fact]
-    public void ModelsSavedBeforeTheUncertainMarginReadAsMarginZero()
+    [Theory]
+    [InlineData(RefinerModelInfo.MaskCrfVersion, 0, 0.25f, true)]
+    [InlineData(RefinerModelInfo.UncertainMarginVersion, 1, 0.25f, false)] // before the mask CRF: no trailing bool
+    [InlineData(RefinerModelInfo.UncertainMarginVersion - 1, 5, 0f, false)] // before the margin: no trailing float32 either
+    public void ModelsOfEarlierFormatsReadWithTheDefaultsOfWhatTheyLack(uint version, int bytesLacking, float margin, bool maskCrf)
     {
-        var info = fixture.RefinerModel.Info with { UncertainMargin = 0.25f };
+        var info = fixture.RefinerModel.Info with { UncertainMargin = 0.25f, MaskCrf = true };
         using var stream = new MemoryStream();
         using (var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true)) info.Write(w);
-        byte[] current = stream.ToArray();
-        // Format 0x00010002 wrote everything but the trailing float32 margin.
-        byte[] older = current[..^sizeof(float)];
+        byte[] written = stream.ToArray()[..^bytesLacking];
         static Exception Corrupt(string m) => new FormatException(m);
 
-        var read = RefinerModelInfo.Read(new BinaryReader(new MemoryStream(current)), RefinerModelInfo.UncertainMarginVersion, Corrupt);
-        var readOlder = RefinerModelInfo.Read(new BinaryReader(new MemoryStream(older)), RefinerModelInfo.UncertainMarginVersion - 1, Corrupt);
+        var read = RefinerModelInfo.Read(new BinaryReader(new MemoryStream(written)), version, Corrupt);
 
-        Assert.Equal(0.25f, read.UncertainMargin);
-        Assert.Equal(0f, readOlder.UncertainMargin);
-        foreach (var r in new[] { read, readOlder })
-        {
-            Assert.Equal(info.ClassNames, r.ClassNames);
-            Assert.Equal(info.Backbone.Name, r.Backbone.Name);
-            Assert.Equal(info.MapsColumns, r.MapsColumns);
-            Assert.Equal(info.Columns, r.Columns);
-            Assert.Equal(
-                (info.BackgroundThreshold, info.Beta, info.WalkRadius, info.WalkSteps, info.MapsExponent, info.ConfidentForeground, info.ConfidentBackground),
-                (r.BackgroundThreshold, r.Beta, r.WalkRadius, r.WalkSteps, r.MapsExponent, r.ConfidentForeground, r.ConfidentBackground));
-        }
-        // A current-format stream cut before the margin is damaged, not silently read as margin 0.
-        Assert.Throws<EndOfStreamException>(() =>
-            RefinerModelInfo.Read(new BinaryReader(new MemoryStream(older)), RefinerModelInfo.UncertainMarginVersion, Corrupt));
+        Assert.Equal((margin, maskCrf), (read.UncertainMargin, read.MaskCrf));
+        Assert.Equal(info.ClassNames, read.ClassNames);
+        Assert.Equal(info.Backbone.Name, read.Backbone.Name);
+        Assert.Equal(info.MapsColumns, read.MapsColumns);
+        Assert.Equal(info.Columns, read.Columns);
+        Assert.Equal(
+            (info.BackgroundThreshold, info.Beta, info.WalkRadius, info.WalkSteps, info.MapsExponent, info.ConfidentForeground, info.ConfidentBackground),
+            (read.BackgroundThreshold, read.Beta, read.WalkRadius, read.WalkSteps, read.MapsExponent, read.ConfidentForeground, read.ConfidentBackground));
+        // The same bytes read as the current format are damaged (cut short), not silently read with defaults.
+        if (bytesLacking > 0)
+            Assert.Throws<EndOfStreamException>(() => RefinerModelInfo.Read(new BinaryReader(new MemoryStream(written)), RefinerModelInfo.MaskCrfVersion, Corrupt));
     }
 
     [Fact]
@@ -198,7 +194,7 @@ public sealed class MaskRefinerTests(CamModelFixture fixture)
             .Append(fixture.ReCamEstimator(ml))
             .Append(ml.Transforms.RefineMasks(new MaskRefinerEstimator.Options
             {
-                Epochs = 1, BatchSize = 8, Crop = Size, TrainingRadius = 5, UncertainMargin = 0.2f,
+                Epochs = 1, BatchSize = 8, Crop = Size, TrainingRadius = 5, UncertainMargin = 0.2f, MaskCrf = true,
             }));
         string zip = Path.Combine(Path.GetTempPath(), $"recam-three-{Guid.NewGuid():N}.zip");
         using var model = pipeline.Fit(fixture.Data);
@@ -222,6 +218,7 @@ public sealed class MaskRefinerTests(CamModelFixture fixture)
             var actual = loaded.Transform(fixture.Data).GetColumn<byte[]>("PseudoMask").ToList();
             Assert.Equal(expected, actual);
             Assert.Equal(0.2f, ((MaskRefinerTransformer)loaded.LastTransformer).UncertainMargin);
+            Assert.True(((MaskRefinerTransformer)loaded.LastTransformer).MaskCrf);
         }
         finally
         {

@@ -174,6 +174,40 @@ public sealed class DenseCrfTests
     }
 
     [Fact]
+    public void UnsurePixelsAreDecidedByTheirNeighboursColours()
+    {
+        // A band of unsure pixels across the edge between the two colour regions: each goes to its own colour's label.
+        var (image, truth, _) = TwoRegions(64, 48, flip: 0, seed: 9);
+        const byte unsure = 7;
+        var labels = truth.Select((t, i) => i % 64 is >= 8 and < 40 ? unsure : t).ToArray();
+        Assert.Contains(truth.Where((_, i) => labels[i] == unsure), t => t == 0);
+        Assert.Contains(truth.Where((_, i) => labels[i] == unsure), t => t == 1);
+        var refined = DenseCrf.RefineLabels(image, labels, 2, unsure: unsure);
+        Assert.True(truth.Zip(refined).Count(p => p.First != p.Second) <= truth.Length / 200);
+        Assert.Throws<ArgumentOutOfRangeException>(() => DenseCrf.RefineLabels(image, truth, 2, unsure: 1));
+    }
+
+    [Fact]
+    public void APseudoMaskSnapsToTheImageAndKeepsItsUnlabelledPixelsAndClasses()
+    {
+        // Class 4 (label 5) painted 6 columns too wide, some pixels unlabelled (255): the CRF pulls the edge back to the
+        // colour region, leaves the 255s alone and uses no label the mask did not hold.
+        var (image, truth, _) = TwoRegions(64, 48, flip: 0, seed: 9);
+        var objectColumns = Enumerable.Range(0, 64).Where(x => truth[10 * 64 + x] == 1).ToArray();
+        int edge = objectColumns.Min();
+        var values = new byte[truth.Length];
+        for (int i = 0; i < values.Length; i++) values[i] = i % 64 >= edge - 6 && truth[i / 64 * 64 + Math.Min(63, i % 64 + 6)] == 1 ? (byte)5 : (byte)0;
+        for (int i = 0; i < values.Length; i += 97) values[i] = PseudoMask.IgnoreLabel;
+        var mask = new LabelMap(64, 48, values);
+        var refined = PseudoMask.RefineWithCrf(image, mask).Values;
+        int Wrong(byte[] m) => Enumerable.Range(0, m.Length).Count(i => m[i] != PseudoMask.IgnoreLabel && (m[i] == 5) != (truth[i] == 1));
+        Assert.True(Wrong(refined) < Wrong(values) / 4, $"{Wrong(refined)} pixels wrong after the CRF, {Wrong(values)} before");
+        Assert.All(Enumerable.Range(0, values.Length), i => Assert.Equal(values[i] == PseudoMask.IgnoreLabel, refined[i] == PseudoMask.IgnoreLabel));
+        Assert.All(refined, v => Assert.Contains(v, new byte[] { 0, 5, PseudoMask.IgnoreLabel }));
+        Assert.Throws<ArgumentException>(() => PseudoMask.RefineWithCrf(image, new LabelMap(32, 48)));
+    }
+
+    [Fact]
     public void OneLabelAndZeroIterationsAreTrivial()
     {
         var (image, _, noisy) = TwoRegions(10, 8, flip: 0.2, seed: 1);

@@ -102,6 +102,25 @@ public sealed class IrnStepsTests : IDisposable
         Assert.Equal((double)unlabelled / scored, result.UnlabelledFraction, 10);
         Assert.Equal(matrix.MeanIoU(), result.MeanIoU, 10);
         Assert.Contains("unlabelled %", result.ToTable());
+
+        // The mask CRF: each mask is the plain mask above snapped by the CRF; the folder records it, so a change without
+        // --force is refused. (PseudoMask.RefineWithCrf itself, with unlabelled pixels, is checked in DenseCrfTests.)
+        var crf = new SemSegOptions { Crf = true };
+        Assert.Throws<InvalidDataException>(() => MakeSemSegStep.Run(_settings, crf, new ListLogger()));
+        Assert.Equal(_set.TrainIds.Count, MakeSemSegStep.Run(_settings with { Force = true }, crf, new ListLogger()));
+        Assert.Contains("\"crf\"", File.ReadAllText(Path.Combine(_work.PseudoMasks, MakeSemSegStep.SettingsFile)));
+        int changed = 0;
+        foreach (string id in _set.TrainIds)
+        {
+            var image = ImageDecoder.LoadRgb(Path.Combine(_set.Root, "JPEGImages", id + ".jpg"));
+            var actual = PngLabelReader.Read(MakeSemSegStep.PathFor(_work.PseudoMasks, id)).Values;
+            Assert.Equal(PseudoMask.RefineWithCrf(image, new LabelMap(image.Width, image.Height, plain[id])).Values, actual);
+            changed += actual.Zip(plain[id]).Count(p => p.First != p.Second);
+        }
+        Assert.True(changed > 0, "the CRF moved no pixel");
+        result = EvalSemSegStep.Run(_settings, new ListLogger());
+        Assert.Equal(scored, result.Confusion!.Total); // every scored pixel is labelled again, and counted once
+        Assert.Equal(0, result.Confusion.Unlabelled);
     }
 
     [Fact]

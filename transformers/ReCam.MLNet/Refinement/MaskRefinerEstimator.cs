@@ -46,6 +46,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
         public const int WalkRadius = RandomWalk.DefaultRadius;
         public const int WalkSteps = RandomWalk.DefaultSteps;
         public const float UncertainMargin = SemSegOptions.DefaultUncertainMargin;
+        public const bool MaskCrf = SemSegOptions.DefaultCrf;
     }
 
     /// <summary>Options of <see cref="MaskRefinerEstimator"/>. Defaults are those of the command line's refinement steps.</summary>
@@ -127,6 +128,12 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
         /// </summary>
         public float UncertainMargin = Defaults.UncertainMargin;
 
+        /// <summary>
+        /// Whether each pseudo mask is snapped to the image's edges after the walk by a dense CRF with the official
+        /// <c>crf_inference_label</c> parameters (our extension; the official masks have none). The default is the command line's.
+        /// </summary>
+        public bool MaskCrf = Defaults.MaskCrf;
+
         /// <summary>Seed of this estimator; null = the <see cref="MLContext"/>'s seed (random if the context has none).</summary>
         public int? Seed;
 
@@ -154,7 +161,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
         internal SemSegOptions ToWalk() => new()
         {
             SemSegThreshold = BackgroundThreshold, Beta = Beta, Radius = WalkRadius, Steps = WalkSteps, MapsExponent = MapsExponent,
-            UncertainMargin = UncertainMargin,
+            UncertainMargin = UncertainMargin, Crf = MaskCrf,
         };
     }
 
@@ -228,7 +235,7 @@ public sealed class MaskRefinerEstimator : IEstimator<MaskRefinerTransformer>
                 BoundaryTrainer.Train(network, samples, training, device, progress.Hooks(o.CancellationToken));
             var names = columns.ClassNames ?? Data.ClassNames.Placeholders(columns.ClassCount);
             var info = new RefinerModelInfo(names, spec, o.ImageColumnName, o.EffectiveMapsColumns, OutputColumns, o.BackgroundThreshold ?? automatic,
-                o.Beta, o.WalkRadius, o.WalkSteps, o.MapsExponent, foreground, background, o.UncertainMargin);
+                o.Beta, o.WalkRadius, o.WalkSteps, o.MapsExponent, foreground, background, o.UncertainMargin, o.MaskCrf);
             return new MaskRefinerTransformer(_env, network, info, device);
         }
         catch

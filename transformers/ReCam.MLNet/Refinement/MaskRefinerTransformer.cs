@@ -26,7 +26,7 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
     internal const string LoaderSignature = "ReCamMaskRefiner";
 
     internal static readonly ModelFormat ModelFormat =
-        new("RECAMIRN", RefinerModelInfo.UncertainMarginVersion, ModelState.DigestsVersion, LoaderSignature, "ReCam mask refiner model");
+        new("RECAMIRN", RefinerModelInfo.MaskCrfVersion, ModelState.DigestsVersion, LoaderSignature, "ReCam mask refiner model");
 
     internal const string WeightsEntry = "BoundaryWeights";
 
@@ -69,6 +69,9 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
     /// <summary>Pixels whose winning score leads the runner-up by less than this are 255 (ignored) in the pseudo masks; 0 labels every pixel.</summary>
     public float UncertainMargin => Info.UncertainMargin;
 
+    /// <summary>Whether each pseudo mask is snapped to the image's edges by a dense CRF after the walk.</summary>
+    public bool MaskCrf => Info.MaskCrf;
+
     /// <summary>The confident foreground and background thresholds the IR labels were made with at fit.</summary>
     public (double Foreground, double Background) IrLabelThresholds => (Info.ConfidentForeground, Info.ConfidentBackground);
 
@@ -103,8 +106,9 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
             boundary = _network.BoundaryMap(image, _device);
         }
         // The walk runs on the CPU outside the lock: rows of concurrent cursors overlap here.
-        return PseudoMask.FromSeedMaps(maps, boundary, Info.BackgroundThreshold, Info.Beta, Info.WalkSteps, Info.WalkRadius, Info.MapsExponent,
+        var mask = PseudoMask.FromSeedMaps(maps, boundary, Info.BackgroundThreshold, Info.Beta, Info.WalkSteps, Info.WalkRadius, Info.MapsExponent,
             Info.UncertainMargin);
+        return Info.MaskCrf ? PseudoMask.RefineWithCrf(image, mask) : mask;
     }
 
     /// <summary>Frees the TorchSharp network. Outputs cannot be computed afterwards.</summary>
