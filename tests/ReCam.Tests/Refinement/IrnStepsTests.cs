@@ -51,7 +51,9 @@ public sealed class IrnStepsTests : IDisposable
         Assert.False(File.Exists(_work.EpochCheckpoint("irn", 1)));
         Assert.True(File.Exists(_work.EpochCheckpoint("irn", 2)) && File.Exists(_work.EpochCheckpoint("irn", 3)));
 
-        Assert.Equal(_set.TrainIds.Count, MakeSemSegStep.Run(_settings, new SemSegOptions(), new ListLogger()));
+        // The walk's own masks first (the official ones); the mask CRF, on by default, is checked against them below.
+        var official = new SemSegOptions { Crf = false };
+        Assert.Equal(_set.TrainIds.Count, MakeSemSegStep.Run(_settings, official, new ListLogger()));
         foreach (string id in _set.TrainIds)
         {
             var mask = PngLabelReader.Read(MakeSemSegStep.PathFor(_work.PseudoMasks, id));
@@ -61,7 +63,7 @@ public sealed class IrnStepsTests : IDisposable
             allowed.Add(0);
             Assert.All(mask.Values.Distinct(), v => Assert.Contains(v, allowed)); // only the image's own classes
         }
-        Assert.Equal(0, MakeSemSegStep.Run(_settings, new SemSegOptions(), new ListLogger())); // resumes: nothing left
+        Assert.Equal(0, MakeSemSegStep.Run(_settings, official, new ListLogger())); // resumes: nothing left
 
         // Three epochs on eight images give no usable boundaries; this checks the evaluation, not the masks' quality
         // (RandomWalkTests checks that with true boundaries).
@@ -80,8 +82,8 @@ public sealed class IrnStepsTests : IDisposable
         // With an uncertain margin the same masks gain unlabelled pixels (255) and nothing else changes; the evaluation
         // leaves those pixels out and reports their share.
         var plain = _set.TrainIds.ToDictionary(id => id, id => PngLabelReader.Read(MakeSemSegStep.PathFor(_work.PseudoMasks, id)).Values);
-        Assert.Throws<InvalidDataException>(() => MakeSemSegStep.Run(_settings, new SemSegOptions { UncertainMargin = 0.3f }, new ListLogger()));
-        Assert.Equal(_set.TrainIds.Count, MakeSemSegStep.Run(_settings with { Force = true }, new SemSegOptions { UncertainMargin = 0.3f }, new ListLogger()));
+        Assert.Throws<InvalidDataException>(() => MakeSemSegStep.Run(_settings, official with { UncertainMargin = 0.3f }, new ListLogger()));
+        Assert.Equal(_set.TrainIds.Count, MakeSemSegStep.Run(_settings with { Force = true }, official with { UncertainMargin = 0.3f }, new ListLogger()));
         long unlabelled = 0, scored = 0;
         matrix = new ReCam.Evaluation.ConfusionMatrix(_set.ClassNames.Count + 1);
         foreach (string id in _set.TrainIds)
@@ -103,9 +105,10 @@ public sealed class IrnStepsTests : IDisposable
         Assert.Equal(matrix.MeanIoU(), result.MeanIoU, 10);
         Assert.Contains("unlabelled %", result.ToTable());
 
-        // The mask CRF: each mask is the plain mask above snapped by the CRF; the folder records it, so a change without
+        // The mask CRF (the default): each mask is the plain mask above snapped by the CRF; the folder records it, so a change without
         // --force is refused. (PseudoMask.RefineWithCrf itself, with unlabelled pixels, is checked in DenseCrfTests.)
-        var crf = new SemSegOptions { Crf = true };
+        var crf = new SemSegOptions();
+        Assert.True(crf.Crf);
         Assert.Throws<InvalidDataException>(() => MakeSemSegStep.Run(_settings, crf, new ListLogger()));
         Assert.Equal(_set.TrainIds.Count, MakeSemSegStep.Run(_settings with { Force = true }, crf, new ListLogger()));
         Assert.Contains("\"crf\"", File.ReadAllText(Path.Combine(_work.PseudoMasks, MakeSemSegStep.SettingsFile)));
