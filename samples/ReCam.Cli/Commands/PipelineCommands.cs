@@ -283,7 +283,7 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
                               $"{cam.BestThreshold:F2} / {recam.BestThreshold:F2}); at the default {cam.DefaultThreshold:F2}: CAM {100 * cam.DefaultMeanIoU:F1}, " +
                               $"ReCAM {100 * recam.DefaultMeanIoU:F1}; at the automatic thresholds {cam.AutomaticThreshold:F2} / {recam.AutomaticThreshold:F2} " +
                               $"(chosen without masks): CAM {100 * cam.AutomaticMeanIoU:F1}, ReCAM {100 * recam.AutomaticMeanIoU:F1}.");
-            Console.WriteLine($"Pseudo masks (ReCAM + IR labels + boundary network + random walk): mIoU {100 * masks.MeanIoU:F1}, " +
+            Console.WriteLine($"Pseudo masks (ReCAM + IR labels + boundary network + random walk + CRF): mIoU {100 * masks.MeanIoU:F1}, " +
                               $"{100 * (masks.MeanIoU - recam.BestMeanIoU):+0.0;-0.0} over the ReCAM seeds at their best threshold.");
             Console.WriteLine($"DeepLab trained on the pseudo masks, on {segmenter.Images} validation images it never saw (no labels): mIoU {100 * segmenter.MeanIoU:F1}.");
         }));
