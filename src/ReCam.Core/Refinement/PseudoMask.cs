@@ -131,13 +131,12 @@ public static class PseudoMask
         var labels = present.ToArray();
         var compact = new byte[256];
         for (int k = 0; k < labels.Length; k++) compact[labels[k]] = (byte)k;
-        const byte unsure = byte.MaxValue;
+        compact[IgnoreLabel] = IgnoreLabel; // unlabelled pixels are the CRF's unsure ones
         var input = new byte[values.Length];
-        for (int i = 0; i < values.Length; i++) input[i] = values[i] == IgnoreLabel ? unsure : compact[values[i]];
-        var refined = DenseCrf.RefineLabels(image, input, labels.Length, crf, unsure);
-        var result = new byte[values.Length];
-        for (int i = 0; i < values.Length; i++) result[i] = values[i] == IgnoreLabel ? IgnoreLabel : labels[refined[i]];
-        return new LabelMap(mask.Width, mask.Height, result);
+        for (int i = 0; i < values.Length; i++) input[i] = compact[values[i]];
+        var refined = DenseCrf.RefineLabels(image, input, labels.Length, crf, unsure: IgnoreLabel);
+        for (int i = 0; i < values.Length; i++) refined[i] = values[i] == IgnoreLabel ? IgnoreLabel : labels[refined[i]];
+        return new LabelMap(mask.Width, mask.Height, refined);
     }
 
     // Source rows/columns and weight of PyTorch's bilinear ×4 upsampling (align_corners=False) for the first `size` outputs.
