@@ -51,7 +51,7 @@ internal static class BenchCommand
         {
             Description = "Measure DeepLab instead: train-deeplab images/s, segmentation images/s (single scale; multi-scale + flip) at --size, and through an ML.NET PredictionEngine",
         };
-        var deeplab = new Option<string>("--deeplab") { DefaultValueFactory = _ => new DeepLabShape().VariantName, Description = "--segmentation: DeepLab head, v2 or v3" };
+        var deeplab = new Option<string>("--deeplab") { DefaultValueFactory = _ => new DeepLabShape().VariantName, Description = "--segmentation: DeepLab head, v2, v3 or v3+" };
         var outputStride = new Option<int>("--output-stride") { DefaultValueFactory = _ => new DeepLabShape().OutputStride, Description = "--segmentation: output stride, 8 or 16" };
         var voc = new Option<string?>("--voc")
         {

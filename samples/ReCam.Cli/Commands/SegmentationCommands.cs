@@ -15,7 +15,7 @@ internal sealed class SegmentationCommands(StepRunner runner, CliOptions o)
     {
         Description = "train-deeplab: folder of <id>.png masks (0 background, c+1 class c, 255 ignored). Default: <work>/pseudo_masks; the data set's SegmentationClass gives the fully supervised upper bound",
     };
-    public Option<string> Variant { get; } = new("--deeplab") { Description = "DeepLab head: v2 (the paper's ASPP) or v3 (ASPP with image pooling)", DefaultValueFactory = _ => new DeepLabShape().VariantName };
+    public Option<string> Variant { get; } = new("--deeplab") { Description = "DeepLab head: v2 (the paper's ASPP), v3 (ASPP with image pooling) or v3+ (v3 with a decoder on layer1's stride-4 features)", DefaultValueFactory = _ => new DeepLabShape().VariantName };
     public Option<int> OutputStride { get; } = new("--output-stride") { Description = "Backbone output stride: 8 (the paper's) or 16 (cheaper)", DefaultValueFactory = _ => new DeepLabShape().OutputStride };
     public Option<double?> HeadRateMultiplier { get; } = new("--head-lr-multiplier")
     {

@@ -13,6 +13,9 @@ public enum DeepLabVariant
 
     /// <summary>DeepLab-v3: ASPP with a 1×1 branch and image pooling, batch norms, a 3×3 convolution and a 1×1 classifier.</summary>
     V3,
+
+    /// <summary>DeepLab-v3+: v3's ASPP and a decoder that joins it with layer1's stride-4 features before the classifier.</summary>
+    V3Plus,
 }
 
 /// <summary>
@@ -37,7 +40,7 @@ public sealed record DeepLabShape(DeepLabVariant Variant = DeepLabVariant.V3, in
         _ => [6, 12, 18],
     };
 
-    /// <summary>Parses "v2"/"v3" and "8"/"16" (as saved in checkpoints and given on the command line).</summary>
+    /// <summary>Parses "v2"/"v3"/"v3+" and "8"/"16" (as saved in checkpoints and given on the command line).</summary>
     /// <exception cref="ArgumentException">An unknown variant or stride, named.</exception>
     public static DeepLabShape Parse(string variant, string outputStride)
     {
@@ -45,30 +48,35 @@ public sealed record DeepLabShape(DeepLabVariant Variant = DeepLabVariant.V3, in
         {
             "v2" => DeepLabVariant.V2,
             "v3" => DeepLabVariant.V3,
-            _ => throw new ArgumentException($"Unknown DeepLab variant '{variant}'; use v2 or v3."),
+            "v3+" or "v3plus" => DeepLabVariant.V3Plus,
+            _ => throw new ArgumentException($"Unknown DeepLab variant '{variant}'; use v2, v3 or v3+."),
         };
         if (!int.TryParse(outputStride, NumberStyles.Integer, CultureInfo.InvariantCulture, out int os) || os is not (8 or 16))
             throw new ArgumentException($"DeepLab output stride must be 8 or 16 (got '{outputStride}').");
         return new DeepLabShape(v, os);
     }
 
-    /// <summary>"v2"/"v3".</summary>
-    public string VariantName => Variant == DeepLabVariant.V2 ? "v2" : "v3";
+    /// <summary>"v2"/"v3"/"v3+".</summary>
+    public string VariantName => Variant switch { DeepLabVariant.V2 => "v2", DeepLabVariant.V3 => "v3", _ => "v3+" };
+
+    /// <summary>The stride of the logits: layer1's 4 for v3+ (its decoder), else the output stride.</summary>
+    public int LogitStride => Variant == DeepLabVariant.V3Plus ? 4 : OutputStride;
 }
 
 /// <summary>
 /// DeepLab for semantic segmentation: a dilated torchvision-layout ResNet (<c>backbone.*</c>, frozen batch norms as the
 /// reference trains it) and an ASPP head, DeepLab-v2's (<c>aspp.c0</c> ... as kazuto1011/deeplab-pytorch names it) or
 /// DeepLab-v3's (<c>classifier.0.convs.0.0</c> ... <c>classifier.4</c>, torchvision's <c>DeepLabHead</c> names, so a
-/// torchvision <c>deeplabv3_resnet50</c> state dict maps by name). Outputs logits of background + C classes at the output
-/// stride; callers upsample them.
+/// torchvision <c>deeplabv3_resnet50</c> state dict maps by name), or DeepLab-v3+'s (<c>classifier.project.0</c>,
+/// <c>classifier.aspp.convs.0.0</c>, <c>classifier.classifier.0</c> ...). Outputs logits of background + C classes at
+/// <see cref="DeepLabShape.LogitStride"/>; callers upsample them.
 /// </summary>
 public sealed class DeepLabNetwork : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // PyTorch module names
     private readonly ResNet backbone;
     private readonly AsppV2? aspp;
-    private readonly Sequential? classifier;
+    private readonly nn.Module? classifier; // v3: a Sequential (torchvision's DeepLabHead); v3+: DeepLabV3PlusHead
 #pragma warning restore IDE1006
 
     private DeepLabNetwork(BackboneSpec spec, ResNet backbone, DeepLabShape shape, int labelCount) : base(nameof(DeepLabNetwork))
@@ -81,6 +89,7 @@ public sealed class DeepLabNetwork : nn.Module<Tensor, Tensor>
         lock (GlobalGenerator.Gate)
         {
             if (shape.Variant == DeepLabVariant.V2) aspp = new AsppV2(backbone.OutputChannels, labelCount, shape.Rates);
+            else if (shape.Variant == DeepLabVariant.V3Plus) classifier = new DeepLabV3PlusHead(backbone.OutputChannels, backbone.Layer1Channels, labelCount, shape.Rates);
             else
                 classifier = nn.Sequential(
                     ("0", new AsppV3(backbone.OutputChannels, shape.Rates)),
@@ -136,18 +145,24 @@ public sealed class DeepLabNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Restarts the random streams of training (DeepLab-v3's dropout) at <paramref name="seed"/>.</summary>
     public void ReseedTraining(long seed)
     {
-        if (classifier is not null) ((AsppV3)classifier.children().First()).ReseedDropout(seed);
+        if (classifier is DeepLabV3PlusHead plus) plus.Aspp.ReseedDropout(seed);
+        else if (classifier is not null) ((AsppV3)classifier.children().First()).ReseedDropout(seed);
     }
 
     /// <summary>The head's parameters (ASPP and classifier), trained at a higher rate.</summary>
-    public IEnumerable<Parameter> HeadParameters() => (aspp is not null ? aspp.parameters() : classifier!.parameters());
+    public IEnumerable<Parameter> HeadParameters() => aspp?.parameters() ?? classifier!.parameters();
 
-    /// <summary>Logits (B, LabelCount, ceil(H/s), ceil(W/s)) of normalised images (B, 3, H, W) at output stride s.</summary>
+    /// <summary>Logits (B, LabelCount, ceil(H/s), ceil(W/s)) of normalised images (B, 3, H, W) at s = <see cref="DeepLabShape.LogitStride"/>.</summary>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
+        if (classifier is DeepLabV3PlusHead plus)
+        {
+            var (layer1, deep) = backbone.ForwardWithLayer1(images);
+            return plus.call(deep, layer1).MoveToOuterDisposeScope();
+        }
         var features = backbone.call(images);
-        var logits = aspp is not null ? aspp.call(features) : classifier!.call(features);
+        var logits = aspp is not null ? aspp.call(features) : ((Sequential)classifier!).call(features);
         return logits.MoveToOuterDisposeScope();
     }
 

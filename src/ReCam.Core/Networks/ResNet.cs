@@ -73,11 +73,15 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
             layer4 = MakeLayer(block, ref inPlanes, 512, layers[3], layer4Dilation > 1 ? 1 : lastStride, expansion, layer3Dilation, layer4Dilation);
         }
         OutputChannels = (int)inPlanes;
+        Layer1Channels = 64 * expansion;
         RegisterComponents();
     }
 
     /// <summary>Block type.</summary>
     public ResNetBlock Block { get; }
+
+    /// <summary>Channels of layer1's output (stride 4): 64 for basic blocks, 256 for bottlenecks.</summary>
+    public int Layer1Channels { get; }
 
     /// <summary>Blocks per stage.</summary>
     public IReadOnlyList<int> Layers { get; }
@@ -110,6 +114,21 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
             y = next;
         }
         return y;
+    }
+
+    /// <summary>layer1's output (stride 4, DeepLab-v3+'s low-level features) and the final feature map.</summary>
+    public (Tensor Layer1, Tensor Features) ForwardWithLayer1(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var low = Stage(layer1, Stem(x));
+        var y = low;
+        foreach (var layer in new[] { layer2, layer3, layer4 })
+        {
+            var next = Stage(layer, y);
+            if (!ReferenceEquals(y, low)) y.Dispose();
+            y = next;
+        }
+        return (low.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
     }
 
     /// <summary>

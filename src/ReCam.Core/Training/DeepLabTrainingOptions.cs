@@ -66,8 +66,8 @@ public sealed record DeepLabTrainingOptions : TrainingOptions
         CheckNonNegative(nameof(HeadRateMultiplier), HeadRateMultiplier);
         if (RandomScales.Count == 0 || RandomScales.Any(s => !(s > 0 && s <= 8)))
             throw new InvalidOptionException(nameof(RandomScales), $"must be one or more numbers in (0, 8] (got [{string.Join(", ", RandomScales)}])");
-        if (Shape.Variant == DeepLabVariant.V3 && BatchSize < 2)
-            throw new InvalidOptionException(nameof(BatchSize), "must be at least 2 for DeepLab-v3, whose batch norms need a batch (got 1)");
+        if (Shape.Variant != DeepLabVariant.V2 && BatchSize < 2)
+            throw new InvalidOptionException(nameof(BatchSize), $"must be at least 2 for DeepLab-{Shape.VariantName}, whose batch norms need a batch (got 1)");
     }
 
     /// <summary>The options as text, for the checkpoint's record and for resuming.</summary>

@@ -17,6 +17,8 @@ public sealed class DeepLabNetworkTests
     [InlineData(DeepLabVariant.V2, 16, 37, 50)]
     [InlineData(DeepLabVariant.V3, 8, 64, 48)]
     [InlineData(DeepLabVariant.V3, 16, 33, 33)]
+    [InlineData(DeepLabVariant.V3Plus, 16, 37, 50)]
+    [InlineData(DeepLabVariant.V3Plus, 8, 33, 33)]
     public void LogitsAreOnTheOutputStrideGridAndUpsampleToTheInput(DeepLabVariant variant, int stride, int height, int width)
     {
         using var net = Tiny(variant, stride);
@@ -25,10 +27,13 @@ public sealed class DeepLabNetworkTests
         using var generator = new Generator(5); // not the process-wide generator, which other tests' seeded constructions use
         var images = randn([2, 3, height, width], generator: generator);
         var logits = net.call(images);
-        // The stem and layer2 each halve with padding, as do the strided stages: ceil at every stride-2 step.
+        // The stem and layer2 each halve with padding, as do the strided stages: ceil at every stride-2 step. v3+'s decoder
+        // returns to layer1's grid (stride 4) whatever the backbone's output stride.
+        int logitStride = variant == DeepLabVariant.V3Plus ? 4 : stride;
+        Assert.Equal(logitStride, new DeepLabShape(variant, stride).LogitStride);
         long Out(long size)
         {
-            for (int s = 2; s <= stride; s *= 2) size = (size + 1) / 2;
+            for (int s = 2; s <= logitStride; s *= 2) size = (size + 1) / 2;
             return size;
         }
         Assert.Equal(new long[] { 2, 4, Out(height), Out(width) }, logits.shape);
@@ -68,6 +73,30 @@ public sealed class DeepLabNetworkTests
     }
 
     [Fact]
+    public void DeepLabV3PlusHasTheDecoderOfThePyTorchPortAndTrainsItWithTheHead()
+    {
+        using var net = Tiny(DeepLabVariant.V3Plus, 16, labels: 5);
+        var shapes = net.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
+        // VainF/DeepLabV3Plus-Pytorch's DeepLabHeadV3Plus: 48-channel projection of layer1 (64 channels on basic blocks),
+        // torchvision's ASPP, a 3×3 convolution over 48 + 256 channels and the classifier.
+        Assert.Equal(new long[] { 48, 64, 1, 1 }, shapes["classifier.project.0.weight"]);
+        Assert.Equal(new long[] { 48 }, shapes["classifier.project.1.running_var"]);
+        Assert.Equal(new long[] { 256, 512, 1, 1 }, shapes["classifier.aspp.convs.0.0.weight"]);
+        Assert.Equal(new long[] { 256, 512, 3, 3 }, shapes["classifier.aspp.convs.3.0.weight"]);
+        Assert.Equal(new long[] { 256, 512, 1, 1 }, shapes["classifier.aspp.convs.4.1.weight"]);
+        Assert.Equal(new long[] { 256, 1280, 1, 1 }, shapes["classifier.aspp.project.0.weight"]);
+        Assert.Equal(new long[] { 256, 304, 3, 3 }, shapes["classifier.classifier.0.weight"]);
+        Assert.Equal(new long[] { 5, 256, 1, 1 }, shapes["classifier.classifier.3.weight"]);
+        Assert.Equal(new long[] { 5 }, shapes["classifier.classifier.3.bias"]);
+        Assert.All(shapes.Keys, k => Assert.True(k.StartsWith("backbone.", StringComparison.Ordinal) || k.StartsWith("classifier.project.", StringComparison.Ordinal)
+            || k.StartsWith("classifier.aspp.", StringComparison.Ordinal) || k.StartsWith("classifier.classifier.", StringComparison.Ordinal), k));
+        var trainable = net.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
+        Assert.Contains("classifier.project.0.weight", trainable);
+        Assert.Equal(trainable.Count, net.BackboneParameters().Count() + net.HeadParameters().Count());
+        Assert.Equal(trainable.Count(n => n.StartsWith("classifier.", StringComparison.Ordinal)), net.HeadParameters().Count());
+    }
+
+    [Fact]
     public void DeepLabV2HasTheReferenceAsppAndOnlyConvolutionsTrain()
     {
         using var net = Tiny(DeepLabVariant.V2, 8, labels: 5);
@@ -88,6 +117,7 @@ public sealed class DeepLabNetworkTests
     [Theory]
     [InlineData(DeepLabVariant.V2)]
     [InlineData(DeepLabVariant.V3)]
+    [InlineData(DeepLabVariant.V3Plus)]
     public void ProbabilitiesSumToOneAndFollowAMirroredImage(DeepLabVariant variant)
     {
         using var net = Tiny(variant, 16, labels: 3);

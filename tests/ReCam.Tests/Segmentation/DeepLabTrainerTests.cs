@@ -69,13 +69,15 @@ public sealed class DeepLabTrainerTests
         Assert.True(inside.Count(v => v == truth.First(t => t > 0)) > inside.Count / 2, "the square's class");
     }
 
-    [Fact]
-    public void AResumedRunRepeatsTheUninterruptedOne()
+    [Theory]
+    [InlineData(DeepLabVariant.V3)]
+    [InlineData(DeepLabVariant.V3Plus)]
+    public void AResumedRunRepeatsTheUninterruptedOne(DeepLabVariant variant)
     {
         // DeepLab-v3 has dropout: after a resume from the epoch-1 weights and optimiser state, epoch 2 must draw the same
         // batches and the same dropout masks, so its losses repeat those of the run that was not interrupted.
         var samples = Enumerable.Range(0, 8).Select(i => Square(i, new Random(i))).ToList();
-        var shape = new DeepLabShape(DeepLabVariant.V3, 16);
+        var shape = new DeepLabShape(variant, 16);
         var options = new DeepLabTrainingOptions { Epochs = 2, BatchSize = 4, Crop = 64, LearningRate = 0.01, RandomScales = [0.75, 1.0], Seed = 3 };
         using var whole = GlobalGenerator.Seeded(5, () => DeepLabNetwork.Empty(TestBackbones.Tiny, shape, 3));
         var losses = new List<double>();
@@ -126,6 +128,12 @@ public sealed class DeepLabTrainerTests
         Assert.Throws<ArgumentException>(() => DeepLabShape.Parse("v4", "8"));
         Assert.Throws<ArgumentException>(() => DeepLabShape.Parse("v2", "32"));
         Assert.Equal(new DeepLabShape(DeepLabVariant.V3, 16), DeepLabShape.Parse(" V3", "16"));
+        Assert.Equal("BatchSize", Assert.Throws<InvalidOptionException>(() =>
+            new DeepLabTrainingOptions { BatchSize = 1, Shape = new DeepLabShape(DeepLabVariant.V3Plus) }.Validate()).OptionName);
+        var plus = DeepLabShape.Parse("v3+", "16");
+        Assert.Equal((DeepLabVariant.V3Plus, "v3+"), (plus.Variant, plus.VariantName));
+        Assert.Equal(plus, DeepLabShape.Parse("V3Plus", "16"));
+        Assert.Equal(plus, DeepLabShape.Parse(plus.VariantName, "16")); // as a checkpoint records it
         // The reference's optimiser settings are the defaults.
         var d = new DeepLabTrainingOptions();
         Assert.Equal((0.9, 5e-4, 10, 321), (d.Momentum, d.WeightDecay, d.BatchSize, d.Crop));

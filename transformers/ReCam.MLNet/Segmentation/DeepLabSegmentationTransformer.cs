@@ -48,7 +48,7 @@ public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, ID
     /// <summary>The backbone.</summary>
     public string Backbone => Info.Backbone.Name;
 
-    /// <summary>The DeepLab head: "v2" or "v3".</summary>
+    /// <summary>The DeepLab head: "v2", "v3" or "v3+".</summary>
     public string Variant => Info.Shape.VariantName;
 
     /// <summary>The backbone's output stride (8 or 16).</summary>

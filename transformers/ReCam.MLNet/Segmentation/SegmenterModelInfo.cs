@@ -7,7 +7,7 @@ namespace ReCam.MLNet;
 /// <remarks>
 /// Binary layout of the model's main stream, after ML.NET's model header (little-endian; strings are .NET length-prefixed
 /// UTF-8): <c>int32</c> C, then C strings, the class names; the backbone (see <c>ModelState.WriteBackbone</c>); string the
-/// head ("v2"/"v3"); <c>int32</c> the output stride; strings: the image column, the 4 output names; inference: <c>int32</c> S
+/// head ("v2"/"v3"/"v3+"); <c>int32</c> the output stride; strings: the image column, the 4 output names; inference: <c>int32</c> S
 /// then S <c>float64</c> scales, <c>bool</c> flip, <c>int32</c> the longest side, <c>bool</c> dense CRF post-processing. The
 /// network's weights follow in the binary entry <c>DeepLabWeights</c> (SHA-256 digest, then a TorchSharp state dict).
 /// </remarks>
