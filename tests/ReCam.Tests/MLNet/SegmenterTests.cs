@@ -108,7 +108,7 @@ public sealed class SegmenterTests(CamModelFixture fixture)
     }
 
     [Fact]
-    public void MasksFromPngPathsTrainWithTheirClassNamesAndBadMasksAreNamed()
+    public void MasksFromPngPathsTrainAV3PlusThatRoundTripsAndBadMasksAreNamed()
     {
         string dir = Directory.CreateTempSubdirectory("recam-seg-masks").FullName;
         try
@@ -122,7 +122,7 @@ public sealed class SegmenterTests(CamModelFixture fixture)
             var load = ml.Transforms.LoadImages("Image", "", "ImagePath");
             var options = new DeepLabSegmentationTrainer.Options
             {
-                MaskColumnName = "MaskPath", Variant = ReCam.Networks.DeepLabVariant.V2, OutputStride = 16, Epochs = 1, BatchSize = 8, Crop = Size, Scales = [1.0],
+                MaskColumnName = "MaskPath", Variant = ReCam.Networks.DeepLabVariant.V3Plus, OutputStride = 16, Epochs = 1, BatchSize = 8, Crop = Size, Scales = [1.0],
                 Flip = false, LearningRate = 0.001,
             };
             // No refiner upstream and no class names: said before any work.
@@ -132,7 +132,17 @@ public sealed class SegmenterTests(CamModelFixture fixture)
 
             options.ClassNames = fixture.ClassNames;
             using (var model = load.Append(ml.MulticlassClassification.Trainers.DeepLabSegmentation(options)).Fit(ml.Data.LoadFromEnumerable(rows)))
-                Assert.All(model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<int>("PredictedMaskWidth"), w => Assert.Equal(Size, w));
+            {
+                var data = ml.Data.LoadFromEnumerable(rows);
+                Assert.All(model.Transform(data).GetColumn<int>("PredictedMaskWidth"), w => Assert.Equal(Size, w));
+                // The decoder's head is saved and read back by its name: the same masks from the loaded model.
+                string zip = Path.Combine(dir, "v3plus.zip");
+                ml.Model.Save(model, data.Schema, zip);
+                var loaded = new MLContext(seed: 5).Model.LoadReCamModel(zip, out _);
+                Assert.Equal("v3+", model.LastTransformer.Variant);
+                Assert.Equal(model.Transform(data).GetColumn<byte[]>("PredictedMask"), loaded.Transform(data).GetColumn<byte[]>("PredictedMask"));
+                (loaded as IDisposable)?.Dispose();
+            }
 
             string small = Path.Combine(dir, "small.png");
             PalettePngWriter.Write(small, new LabelMap(Size / 2, Size));
