@@ -8,7 +8,8 @@ namespace ReCam.Networks;
 /// with a 48-channel projection of layer1's output, then a 3×3 convolution and the classifier. The decoder recovers the
 /// object boundaries that a stride-16 map of a small image (10×10 at 160 px) cannot draw. Module names follow the widely
 /// used PyTorch port (VainF/DeepLabV3Plus-Pytorch's <c>DeepLabHeadV3Plus</c>: <c>project.0</c>, <c>aspp.convs.0.0</c>,
-/// <c>classifier.0</c> ... <c>classifier.3</c>), so its state dicts map by name.
+/// <c>classifier.0</c> ... <c>classifier.3</c>), so its state dicts map by name; the ASPP is torchvision's, whose dropout is 0.5 (the
+/// port's is 0.1; dropout has no weights).
 /// </summary>
 internal sealed class DeepLabV3PlusHead : nn.Module<Tensor, Tensor, Tensor>
 {

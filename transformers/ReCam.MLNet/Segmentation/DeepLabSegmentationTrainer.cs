@@ -56,7 +56,7 @@ public sealed class DeepLabSegmentationTrainer : IEstimator<DeepLabSegmentationT
         /// <summary>A PyTorch or ONNX weights file for <see cref="Backbone"/> (required for backbones without bundled weights).</summary>
         public string? BackboneWeightsPath;
 
-        /// <summary>DeepLab head: v2 (the paper's) or v3.</summary>
+        /// <summary>DeepLab head: v2 (the paper's), v3 (the default) or v3+ (v3 with a decoder on stride-4 features).</summary>
         public DeepLabVariant Variant = Core.Shape.Variant;
 
         /// <summary>Backbone output stride: 8 (the paper's) or 16 (cheaper).</summary>
