@@ -22,6 +22,11 @@ internal sealed class SegmentationCommands(StepRunner runner, CliOptions o)
         Description = $"The head's learning rate as a multiple of --lr. Default {DeepLabTrainingOptions.DefaultHeadRateMultiplier.ToString(CultureInfo.InvariantCulture)}",
     };
     public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "L2 weight decay. Default 5e-4 (the reference's)" };
+    public Option<double?> IgnoreHardBackground { get; } = new("--ignore-hard-background")
+    {
+        Description = "Fraction of background-labelled pixels with the highest loss left out of each step (where the network sees an object the mask missed), "
+            + $"ramped up over the first fifth of training; 0 trusts every label (hand-drawn masks). Default {DeepLabTrainingOptions.DefaultIgnoreHardBackground.ToString(CultureInfo.InvariantCulture)}",
+    };
     public Option<string?> RandomScales { get; } = new("--random-scales")
     {
         Description = "Training scales, one drawn per image. Default " + Join(DeepLabTrainingOptions.DefaultRandomScales),
@@ -40,7 +45,7 @@ internal sealed class SegmentationCommands(StepRunner runner, CliOptions o)
         "Train a DeepLab segmentation network on the split's images and masks (the pseudo masks by default); writes <work>/models/deeplab.ckpt",
         c =>
         {
-            foreach (var opt in new Option[] { o.Epochs, o.Batch, o.Crop, o.LearningRate, o.Momentum, Masks, Variant, OutputStride, HeadRateMultiplier, WeightDecay, RandomScales })
+            foreach (var opt in new Option[] { o.Epochs, o.Batch, o.Crop, o.LearningRate, o.Momentum, Masks, Variant, OutputStride, HeadRateMultiplier, WeightDecay, RandomScales, IgnoreHardBackground })
                 c.Options.Add(opt);
         },
         (r, log, ct) => TrainDeepLabStep.Run(o.Settings(r), Training(r), r.GetValue(Masks), log, ct));
@@ -89,6 +94,7 @@ internal sealed class SegmentationCommands(StepRunner runner, CliOptions o)
             Epochs = r.GetValue(o.Epochs), LearningRate = r.GetValue(o.LearningRate) ?? d.LearningRate,
             HeadRateMultiplier = Optional(r, HeadRateMultiplier) ?? d.HeadRateMultiplier, WeightDecay = Optional(r, WeightDecay) ?? d.WeightDecay,
             RandomScales = Optional(r, RandomScales) is { } text ? CliOptions.ParseNumbers(text, "--random-scales") : d.RandomScales,
+            IgnoreHardBackground = Optional(r, IgnoreHardBackground) ?? d.IgnoreHardBackground,
             Shape = DeepLabShape.Parse(r.GetValue(Variant)!, r.GetValue(OutputStride).ToString(CultureInfo.InvariantCulture)),
         };
     }

@@ -45,10 +45,12 @@ public static class DeepLabTrainer
 internal sealed class DeepLabTrainingStep : IDisposable
 {
     private readonly DeepLabNetwork _network;
+    private readonly DeepLabTrainingOptions _options;
 
     public DeepLabTrainingStep(DeepLabNetwork network, DeepLabTrainingOptions options)
     {
         _network = network;
+        _options = options;
         network.train();
         Optimizer = new PolyOptimizer(
             [(network.BackboneParameters(), options.LearningRate), (network.HeadParameters(), options.LearningRate * options.HeadRateMultiplier)], options);
@@ -59,7 +61,7 @@ internal sealed class DeepLabTrainingStep : IDisposable
     public StepMetrics Run(Tensor images, Tensor labels, long step, long totalSteps)
     {
         double rate = Optimizer.Prepare(step, totalSteps);
-        var loss = Loss(_network.FullResolutionLogits(images), labels);
+        var loss = Loss(_network.FullResolutionLogits(images), labels, _options.IgnoredBackgroundAt(step, totalSteps));
         float value = loss.item<float>();
         if (!float.IsFinite(value))
             throw new TrainingDivergedException($"train-deeplab diverged at step {step + 1} of {totalSteps} (loss {value}); lower the learning rate (--lr).");
@@ -68,14 +70,27 @@ internal sealed class DeepLabTrainingStep : IDisposable
         return new StepMetrics(value, rate);
     }
 
-    /// <summary>Mean cross-entropy over the pixels whose label is not 255; 0 (with gradient) when a batch has none.</summary>
-    internal static Tensor Loss(Tensor logits, Tensor labels)
+    /// <summary>
+    /// Mean cross-entropy over the pixels whose label is not 255, leaving out the <paramref name="ignoredBackground"/> fraction
+    /// of background-labelled pixels with the highest loss; 0 (with gradient) when a batch has no pixel left.
+    /// </summary>
+    internal static Tensor Loss(Tensor logits, Tensor labels, double ignoredBackground = 0)
     {
         using var scope = NewDisposeScope();
         var target = labels.to_type(ScalarType.Int64);
-        var sum = nn.functional.cross_entropy(logits, target, ignore_index: DeepLabTrainer.IgnoreLabel, reduction: nn.Reduction.Sum);
-        var valid = target.ne(DeepLabTrainer.IgnoreLabel).sum().clamp_min(1).to_type(logits.dtype);
-        return (sum / valid).MoveToOuterDisposeScope();
+        var perPixel = nn.functional.cross_entropy(logits, target, ignore_index: DeepLabTrainer.IgnoreLabel, reduction: nn.Reduction.None);
+        var counted = target.ne(DeepLabTrainer.IgnoreLabel);
+        var background = target.eq(0);
+        long backgroundPixels = background.sum().item<long>();
+        int ignored = (int)Math.Min(int.MaxValue, (long)(ignoredBackground * backgroundPixels));
+        if (ignored > 0)
+        {
+            // The ignored-th highest background loss is the cut; ties at the cut go too.
+            var cut = perPixel.masked_select(background).topk(ignored).values.min();
+            counted = counted.logical_and(background.logical_and(perPixel.ge(cut)).logical_not());
+        }
+        var sum = perPixel.masked_fill(counted.logical_not(), 0).sum();
+        return (sum / counted.sum().clamp_min(1).to_type(logits.dtype)).MoveToOuterDisposeScope();
     }
 
     public void Dispose() => Optimizer.Dispose();

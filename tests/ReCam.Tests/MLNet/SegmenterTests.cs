@@ -176,6 +176,7 @@ public sealed class SegmenterTests(CamModelFixture fixture)
     [InlineData("BatchSize", 1)]
     [InlineData("Crop", 8)]
     [InlineData("Scales", 0)]
+    [InlineData("IgnoreHardBackground", 1)]
     public void InvalidOptionsNameTheField(string field, int value)
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => fixture.SegmenterEstimator(fixture.Ml, o =>
@@ -185,6 +186,7 @@ public sealed class SegmenterTests(CamModelFixture fixture)
                 case "OutputStride": o.OutputStride = value; break;
                 case "BatchSize": o.BatchSize = value; break; // v3's batch norms need two images
                 case "Crop": o.Crop = value; break;
+                case "IgnoreHardBackground": o.IgnoreHardBackground = value; break;
                 default: o.Scales = []; break;
             }
         }));

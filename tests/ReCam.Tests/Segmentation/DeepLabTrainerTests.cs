@@ -39,6 +39,36 @@ public sealed class DeepLabTrainerTests
     }
 
     [Fact]
+    public void TheHardestBackgroundPixelsAreLeftOutAndObjectPixelsNever()
+    {
+        using var scope = NewDisposeScope();
+        // One image of 2x4 pixels, two labels. Background pixels with losses rising left to right; object pixels with the
+        // largest losses of all, which must stay counted.
+        float[] bgLogit = [3, 2, 1, 0, -1, -2, 0, 0];
+        float[] objLogit = [0, 0, 0, 0, 0, 0, 5, 6];
+        float[] labelValues = [0, 0, 0, 0, 0, 0, 1, 1];
+        var logits = tensor(bgLogit.Concat(objLogit).ToArray(), [1, 2, 2, 4]);
+        var labels = tensor(labelValues, [1, 2, 4]);
+        double Ce(int i) => Math.Log(Math.Exp(bgLogit[i]) + Math.Exp(objLogit[i])) - (labelValues[i] == 0 ? bgLogit[i] : objLogit[i]);
+        var losses = Enumerable.Range(0, 8).Select(Ce).ToArray();
+        Assert.Equal(losses.Average(), DeepLabTrainingStep.Loss(logits, labels).item<float>(), 5);
+        // 1/3 of the 6 background pixels: the two with the highest loss (pixels 4 and 5) go.
+        double expected = new[] { 0, 1, 2, 3, 6, 7 }.Average(i => losses[i]);
+        Assert.Equal(expected, DeepLabTrainingStep.Loss(logits, labels, 1.0 / 3).item<float>(), 5);
+        // Less than one pixel's worth leaves the mean alone.
+        Assert.Equal(losses.Average(), DeepLabTrainingStep.Loss(logits, labels, 0.1).item<float>(), 5);
+
+        // The fraction ramps up over the first fifth of training.
+        var options = new DeepLabTrainingOptions { IgnoreHardBackground = 0.1 };
+        Assert.Equal(DeepLabTrainingOptions.DefaultIgnoreHardBackground, new DeepLabTrainingOptions().IgnoreHardBackground);
+        Assert.Equal(0, options.IgnoredBackgroundAt(0, 100));
+        Assert.Equal(0.05, options.IgnoredBackgroundAt(10, 100), 10);
+        Assert.Equal(0.1, options.IgnoredBackgroundAt(20, 100), 10);
+        Assert.Equal(0.1, options.IgnoredBackgroundAt(99, 100), 10);
+        Assert.Equal(0, new DeepLabTrainingOptions { IgnoreHardBackground = 0 }.IgnoredBackgroundAt(50, 100));
+    }
+
+    [Fact]
     public void TrainingLearnsToSegmentColouredSquares()
     {
         // Red squares (class 1) and blue squares (class 2) on grey, 64 px: a few dozen steps should bring the loss well down.
@@ -121,6 +151,8 @@ public sealed class DeepLabTrainerTests
     {
         Assert.Equal("Epochs", Assert.Throws<InvalidOptionException>(() => new DeepLabTrainingOptions { Epochs = 0 }.Validate()).OptionName);
         Assert.Equal("RandomScales", Assert.Throws<InvalidOptionException>(() => new DeepLabTrainingOptions { RandomScales = [] }.Validate()).OptionName);
+        Assert.Equal("IgnoreHardBackground", Assert.Throws<InvalidOptionException>(() => new DeepLabTrainingOptions { IgnoreHardBackground = 1 }.Validate()).OptionName);
+        Assert.Equal("IgnoreHardBackground", Assert.Throws<InvalidOptionException>(() => new DeepLabTrainingOptions { IgnoreHardBackground = -0.1 }.Validate()).OptionName);
         Assert.Equal("BatchSize", Assert.Throws<InvalidOptionException>(() =>
             new DeepLabTrainingOptions { BatchSize = 1, Shape = new DeepLabShape(DeepLabVariant.V3) }.Validate()).OptionName);
         new DeepLabTrainingOptions { BatchSize = 1, Shape = new DeepLabShape(DeepLabVariant.V2) }.Validate(); // v2 has no batch norm in its head

@@ -86,6 +86,13 @@ public sealed class DeepLabSegmentationTrainer : IEstimator<DeepLabSegmentationT
         /// <summary>Random training scales, one drawn per image and step (reference: 0.5 to 1.5).</summary>
         public double[] RandomScales = Core.RandomScales.ToArray();
 
+        /// <summary>
+        /// The fraction of background-labelled pixels with the highest loss left out of each step, where the network sees an
+        /// object the pseudo mask missed (ramped up over the first fifth of training; not in the reference). Set 0 for
+        /// hand-drawn masks.
+        /// </summary>
+        public double IgnoreHardBackground = Core.IgnoreHardBackground;
+
         /// <summary>Inference scales whose probabilities are averaged.</summary>
         public double[] Scales = SegmentationOptions.DefaultScales.ToArray();
 
@@ -114,7 +121,7 @@ public sealed class DeepLabSegmentationTrainer : IEstimator<DeepLabSegmentationT
         internal DeepLabTrainingOptions ToTraining(int seed) => new()
         {
             Shape = Shape, Epochs = Epochs, BatchSize = BatchSize, Crop = Crop, LearningRate = LearningRate, HeadRateMultiplier = HeadRateMultiplier,
-            WeightDecay = WeightDecay, Momentum = Momentum, RandomScales = RandomScales, Seed = seed,
+            WeightDecay = WeightDecay, Momentum = Momentum, RandomScales = RandomScales, IgnoreHardBackground = IgnoreHardBackground, Seed = seed,
         };
 
         internal SegmentationOptions ToInference() => new()
