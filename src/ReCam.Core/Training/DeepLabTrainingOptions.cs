@@ -57,8 +57,13 @@ public sealed record DeepLabTrainingOptions : TrainingOptions
     /// <summary>Random scales, one drawn per image and step.</summary>
     public IReadOnlyList<double> RandomScales { get; init; } = DefaultRandomScales;
 
-    /// <summary>Default of <see cref="IgnoreHardBackground"/>: every label is trusted, as in the reference.</summary>
-    public const double DefaultIgnoreHardBackground = 0;
+    /// <summary>
+    /// Default of <see cref="IgnoreHardBackground"/>. Pseudo masks miss object pixels far more often than they claim background,
+    /// and a segmenter trained on them learnt to call 15-38% of each class's pixels background; leaving out a tenth of the
+    /// background labels cut that to 5-16% and raised val mIoU by 1.7 points on average over five runs of two scene sets
+    /// (from −1.2 to +5.3; half as much at 0.05), README "DeepLab".
+    /// </summary>
+    public const double DefaultIgnoreHardBackground = 0.1;
 
     /// <summary>
     /// The fraction of background-labelled pixels left out of each step's loss: those with the highest loss, where the network
