@@ -23,7 +23,7 @@ internal sealed class CliOptions
     {
         Description = "Backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => b.Name)), DefaultValueFactory = _ => BackboneCatalog.DefaultName,
     };
-    public Option<string?> Weights { get; } = new("--weights") { Description = "Initial backbone weights (.onnx or PyTorch .pth state dict). Default: the backbone's bundled weights" };
+    public Option<string?> Weights { get; } = new("--weights") { Description = "Initial backbone weights (.onnx, a PyTorch .pth state dict, or the backbone of a train-cam/train-recam .ckpt). Default: the backbone's bundled weights" };
     public Option<int?> Epochs { get; } = new("--epochs")
     {
         Description = $"Training epochs. Default: {CamTrainingOptions.DefaultEpochs} (train-cam), {ReCamTrainingOptions.DefaultEpochs} (train-recam)",

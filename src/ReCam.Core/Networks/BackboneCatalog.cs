@@ -59,7 +59,8 @@ public static class BackboneCatalog
 
     /// <summary>
     /// Builds the backbone and loads its weights: from <paramref name="weightsPath"/> if given
-    /// (.onnx for the CNTK ResNet-18, otherwise a PyTorch state dict .pth), else the bundled weights,
+    /// (.onnx for the CNTK ResNet-18, .ckpt for the backbone of our own CAM or ReCAM classifier, otherwise a PyTorch state
+    /// dict .pth), else the bundled weights,
     /// else leaves it randomly initialised (the return value says which). With <paramref name="dilatedOutputStride"/> the
     /// network is <see cref="ResNet.Dilated"/> at that output stride (the weights are the same).
     /// </summary>
@@ -71,6 +72,7 @@ public static class BackboneCatalog
             if (weightsPath is not null)
             {
                 if (weightsPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) OnnxResNet18Import.Load(net, weightsPath);
+                else if (weightsPath.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase)) LoadClassifierBackbone(net, spec, weightsPath);
                 else
                 {
                     var state = StateDictImport.ReadPth(weightsPath);
@@ -96,6 +98,30 @@ public static class BackboneCatalog
         {
             net.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Copies the backbone of a classifier trained by train-cam or train-recam (the same layer names; a dilated network has
+    /// the same weights) into <paramref name="net"/>: a segmenter can start from what the classifier learnt of these classes
+    /// on these images, which needs no more supervision than the image-level labels the classifier was trained on.
+    /// </summary>
+    private static void LoadClassifierBackbone(ResNet net, BackboneSpec spec, string path)
+    {
+        var (classifier, info) = Checkpoint.LoadCamNetwork(path);
+        using (classifier)
+        {
+            if (!string.Equals(info.Backbone, spec.Name, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException(
+                    $"Checkpoint '{path}' holds a {info.Backbone} backbone, not {spec.Name}: pass --backbone {info.Backbone} or another checkpoint.");
+            try
+            {
+                net.CopyWeightsFrom(classifier.Backbone);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"Checkpoint '{path}': {e.Message}", e);
+            }
         }
     }
 }

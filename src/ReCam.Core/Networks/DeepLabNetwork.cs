@@ -125,6 +125,13 @@ public sealed class DeepLabNetwork : nn.Module<Tensor, Tensor>
         });
     }
 
+    /// <summary>
+    /// Copies <paramref name="source"/>'s weights into the backbone: the backbone of a classifier of the same architecture (a
+    /// dilated network has the same weights).
+    /// </summary>
+    /// <exception cref="ArgumentException">The architectures differ.</exception>
+    public void LoadBackbone(ResNet source) => backbone.CopyWeightsFrom(source);
+
     /// <summary>An untrained network of this shape, to load a checkpoint into.</summary>
     public static DeepLabNetwork Empty(BackboneSpec spec, DeepLabShape shape, int labelCount)
     {

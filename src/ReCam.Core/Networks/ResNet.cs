@@ -92,6 +92,22 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     /// <summary>The stem (conv1 and bn1), which the CAM networks keep frozen.</summary>
     public IEnumerable<Parameter> StemParameters() => conv1.parameters().Concat(bn1.parameters());
 
+    /// <summary>
+    /// Copies <paramref name="source"/>'s weights and batch-norm statistics into this network: a network of the same block
+    /// type and depth, plain or dilated (dilation changes no weight).
+    /// </summary>
+    /// <exception cref="ArgumentException">The architectures differ.</exception>
+    public void CopyWeightsFrom(ResNet source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var target = state_dict();
+        var state = source.state_dict();
+        if (!target.Keys.Order().SequenceEqual(state.Keys.Order()) || target.Any(kv => !kv.Value.shape.SequenceEqual(state[kv.Key].shape)))
+            throw new ArgumentException("The source ResNet's layers differ from this one's.", nameof(source));
+        using var _ = no_grad();
+        load_state_dict(state, strict: true);
+    }
+
     /// <summary>The final feature map: (B, OutputChannels, ceil(H/16), ceil(W/16)) at output stride 16 (ceil(H/8), ... at 8).</summary>
     public override Tensor forward(Tensor x)
     {

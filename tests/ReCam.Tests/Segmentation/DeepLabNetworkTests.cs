@@ -2,6 +2,7 @@ using ReCam.Imaging;
 using ReCam.Networks;
 using ReCam.Segmentation;
 using ReCam.Tests.Networks;
+using ReCam.Training;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -94,6 +95,49 @@ public sealed class DeepLabNetworkTests
         Assert.Contains("classifier.project.0.weight", trainable);
         Assert.Equal(trainable.Count, net.BackboneParameters().Count() + net.HeadParameters().Count());
         Assert.Equal(trainable.Count(n => n.StartsWith("classifier.", StringComparison.Ordinal)), net.HeadParameters().Count());
+    }
+
+    [Fact]
+    public void StartsFromTheBackboneOfAClassifierCheckpointAndRefusesAnotherBackbone()
+    {
+        var dir = Directory.CreateTempSubdirectory("recam-deeplab-init-");
+        try
+        {
+            string path = Path.Combine(dir.FullName, "cam.ckpt");
+            var spec = BackboneCatalog.Get("resnet18");
+            using var classifier = GlobalGenerator.Seeded(7, () => new CamNetwork(spec, 3));
+            Checkpoint.Save(path, classifier, new CheckpointInfo { Kind = "cam", Backbone = spec.Name, Classes = ["a", "b", "c"], Epochs = 1 });
+
+            var (net, source) = DeepLabNetwork.Create(spec, path, new DeepLabShape(DeepLabVariant.V3, 16), 4, seed: 1);
+            using (net)
+            {
+                Assert.Equal(path, source);
+                var state = net.state_dict();
+                var expected = classifier.Backbone.state_dict();
+                Assert.NotEmpty(expected);
+                foreach (var (name, tensor) in expected)
+                    Assert.True(tensor.equal(state["backbone." + name]).all().item<bool>(), $"backbone.{name} differs from the classifier's");
+            }
+            // The same from a network in memory (an ML.NET pipeline's classifier), into another head and output stride.
+            using (var other = GlobalGenerator.Seeded(1, () => DeepLabNetwork.Empty(spec, new DeepLabShape(DeepLabVariant.V2, 8), 4)))
+            {
+                bool Same() => other.state_dict()["backbone.layer4.1.conv2.weight"].equal(classifier.Backbone.state_dict()["layer4.1.conv2.weight"]).all().item<bool>();
+                Assert.False(Same());
+                other.LoadBackbone(classifier.Backbone);
+                Assert.True(Same());
+                using var deeper = new ResNet(ResNetBlock.Basic, [3, 4, 6, 3]);
+                Assert.Throws<ArgumentException>(() => other.LoadBackbone(deeper));
+            }
+
+            var error = Assert.Throws<InvalidDataException>(() =>
+                DeepLabNetwork.Create(BackboneCatalog.Get("resnet34"), path, new DeepLabShape(DeepLabVariant.V3, 16), 4, seed: 1));
+            Assert.Contains(path, error.Message, StringComparison.Ordinal);
+            Assert.Contains("resnet18", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]
