@@ -169,7 +169,7 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
         var deeplabEpochs = new Option<int?>("--deeplab-epochs") { Description = "run: epochs of train-deeplab (train-deeplab itself takes --epochs)" };
         var deeplabRate = new Option<double?>("--deeplab-lr") { Description = "run: learning rate of train-deeplab (train-deeplab itself takes --lr)" };
         var evalSplit = new Option<string>("--eval-split") { Description = "run: the split eval-deeplab scores", DefaultValueFactory = _ => "val" };
-        foreach (var opt in new Option[] { so.Masks, so.Variant, so.OutputStride, so.Crf, deeplabEpochs, deeplabRate, evalSplit }) cmd.Options.Add(opt);
+        foreach (var opt in new Option[] { so.Masks, so.Variant, so.OutputStride, so.Crf, so.Init, deeplabEpochs, deeplabRate, evalSplit }) cmd.Options.Add(opt);
         cmd.SetAction((r, ct) => runner.Run("run", ct, (log, token) =>
         {
             var wanted = r.GetValue(steps)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -27,6 +27,11 @@ internal sealed class SegmentationCommands(StepRunner runner, CliOptions o)
         Description = "Fraction of background-labelled pixels with the highest loss left out of each step (where the network sees an object the mask missed), "
             + $"ramped up over the first fifth of training; 0 trusts every label (hand-drawn masks). Default {DeepLabTrainingOptions.DefaultIgnoreHardBackground.ToString(CultureInfo.InvariantCulture)}",
     };
+    public Option<string?> Init { get; } = new("--deeplab-init")
+    {
+        Description = "Where the backbone starts: classifier (the backbone of train-recam's, else train-cam's checkpoint in the work folder, when it has "
+            + "--backbone; else as pretrained) or pretrained (--weights, else the bundled weights). Default classifier",
+    };
     public Option<string?> RandomScales { get; } = new("--random-scales")
     {
         Description = "Training scales, one drawn per image. Default " + Join(DeepLabTrainingOptions.DefaultRandomScales),
@@ -45,7 +50,7 @@ internal sealed class SegmentationCommands(StepRunner runner, CliOptions o)
         "Train a DeepLab segmentation network on the split's images and masks (the pseudo masks by default); writes <work>/models/deeplab.ckpt",
         c =>
         {
-            foreach (var opt in new Option[] { o.Epochs, o.Batch, o.Crop, o.LearningRate, o.Momentum, Masks, Variant, OutputStride, HeadRateMultiplier, WeightDecay, RandomScales, IgnoreHardBackground })
+            foreach (var opt in new Option[] { o.Epochs, o.Batch, o.Crop, o.LearningRate, o.Momentum, Masks, Variant, OutputStride, HeadRateMultiplier, WeightDecay, RandomScales, IgnoreHardBackground, Init })
                 c.Options.Add(opt);
         },
         (r, log, ct) => TrainDeepLabStep.Run(o.Settings(r), Training(r), r.GetValue(Masks), log, ct));
@@ -95,6 +100,13 @@ internal sealed class SegmentationCommands(StepRunner runner, CliOptions o)
             HeadRateMultiplier = Optional(r, HeadRateMultiplier) ?? d.HeadRateMultiplier, WeightDecay = Optional(r, WeightDecay) ?? d.WeightDecay,
             RandomScales = Optional(r, RandomScales) is { } text ? CliOptions.ParseNumbers(text, "--random-scales") : d.RandomScales,
             IgnoreHardBackground = Optional(r, IgnoreHardBackground) ?? d.IgnoreHardBackground,
+            StartFromClassifier = Optional(r, Init) switch
+            {
+                null => d.StartFromClassifier,
+                "classifier" => true,
+                "pretrained" => false,
+                var other => throw new ArgumentException($"--deeplab-init must be classifier or pretrained (got '{other}')."),
+            },
             Shape = DeepLabShape.Parse(r.GetValue(Variant)!, r.GetValue(OutputStride).ToString(CultureInfo.InvariantCulture)),
         };
     }

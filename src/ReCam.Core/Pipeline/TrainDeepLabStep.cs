@@ -46,7 +46,8 @@ public static class TrainDeepLabStep
         CheckMasks(samples, view.ClassNames.Count + 1, masks, settings.Split, cancellationToken);
 
         var spec = BackboneCatalog.Get(settings.Backbone);
-        var (network, weightsSource) = DeepLabNetwork.Create(spec, settings.Weights, options.Shape, view.ClassNames.Count + 1, settings.Seed);
+        string? classifier = options.StartFromClassifier ? ClassifierCheckpoint(work, spec, logger) : null;
+        var (network, weightsSource) = DeepLabNetwork.Create(spec, classifier ?? settings.Weights, options.Shape, view.ClassNames.Count + 1, settings.Seed);
         using var _ = network;
         int epochs = options.EpochsFor(samples.Count);
         var described = options.DescribeAll(samples.Count);
@@ -72,6 +73,23 @@ public static class TrainDeepLabStep
         Checkpoint.Save(final, network, info with { Epoch = epochs });
         log.Finish(final, samples.Count, options.BatchSize, startEpoch, info.Options);
         return final;
+    }
+
+    /// <summary>
+    /// The classifier whose backbone the segmenter starts from: train-recam's checkpoint, else train-cam's, when it has the
+    /// segmenter's backbone; null (the pretrained weights) when there is none.
+    /// </summary>
+    private static string? ClassifierCheckpoint(WorkFolder work, BackboneSpec spec, ILogger logger)
+    {
+        foreach (string path in new[] { work.ReCamCheckpoint, work.CamCheckpoint })
+        {
+            if (!File.Exists(path)) continue;
+            var info = Checkpoint.ReadInfo(path);
+            if (string.Equals(info.Backbone, spec.Name, StringComparison.OrdinalIgnoreCase)) return path;
+            logger.LogInformation("{Step}: not starting from {Path}: its backbone is {Other}, not {Backbone}.", Name, path, info.Backbone, spec.Name);
+        }
+        logger.LogInformation("{Step}: no classifier checkpoint in {Models}; the backbone starts from its pretrained weights.", Name, work.Models);
+        return null;
     }
 
     /// <summary>

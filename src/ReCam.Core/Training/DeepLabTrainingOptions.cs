@@ -73,6 +73,15 @@ public sealed record DeepLabTrainingOptions : TrainingOptions
     /// </summary>
     public double IgnoreHardBackground { get; init; } = DefaultIgnoreHardBackground;
 
+    /// <summary>
+    /// Whether the backbone starts from the image-level classifier trained on the same images (train-recam's checkpoint, else
+    /// train-cam's, in the work folder; in an ML.NET pipeline the closest CAM or ReCAM transformer upstream) when one of the same
+    /// backbone exists, instead of the pretrained weights. It needs no supervision beyond the image-level labels the classifier
+    /// learnt from; on the quick start's scenes it raised val mIoU by 1.7 / 2.8 points (with CRF) over two seeds from pseudo masks
+    /// and by 2.2 / 1.3 from true masks (README, "DeepLab"). Not in the reference, which starts from ImageNet (or COCO) weights.
+    /// </summary>
+    public bool StartFromClassifier { get; init; } = true;
+
     /// <summary>The share of training over which <see cref="IgnoreHardBackground"/> ramps up from 0.</summary>
     public const double IgnoreHardBackgroundRamp = 0.2;
 
@@ -106,6 +115,7 @@ public sealed record DeepLabTrainingOptions : TrainingOptions
         d["randomScales"] = string.Join(",", RandomScales.Select(s => s.ToString(c)));
         d["polyPower"] = PolyPower.ToString(c);
         d["ignoreHardBackground"] = IgnoreHardBackground.ToString(c);
+        d["startFromClassifier"] = StartFromClassifier ? "true" : "false";
         d[VariantKey] = Shape.VariantName;
         d[OutputStrideKey] = Shape.OutputStride.ToString(c);
         return d;

@@ -197,6 +197,8 @@ public sealed class SegmenterTests(CamModelFixture fixture)
     public void TheFourStagesFitInOneFitAndSaveInOneZip()
     {
         var ml = new MLContext(seed: 6);
+        var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        ml.Log += (_, e) => messages.Enqueue(e.Message);
         var pipeline = fixture.Pipeline(ml)
             .Append(fixture.ReCamEstimator(ml))
             .Append(ml.Transforms.RefineMasks(new MaskRefinerEstimator.Options { Epochs = 1, BatchSize = 8, Crop = Size, TrainingRadius = 5 }))
@@ -206,6 +208,8 @@ public sealed class SegmenterTests(CamModelFixture fixture)
         try
         {
             Assert.Equal(fixture.ClassNames, model.LastTransformer.ClassNames);
+            // The segmenter started from the re-activated classifier's backbone, the closest one upstream.
+            Assert.Contains(messages, m => m.Contains($"(the backbone of the upstream {nameof(ReactivatedClassActivationMapTransformer)})", StringComparison.Ordinal));
             var expected = model.Transform(fixture.Data).GetColumn<byte[]>("PredictedMask").ToList();
             ml.Model.Save(model, fixture.Data.Schema, zip);
             using var loaded = (TransformerChain<ITransformer>)new MLContext(seed: 9).Model.LoadReCamModel(zip, out _);

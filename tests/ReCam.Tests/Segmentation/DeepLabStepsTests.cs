@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ReCam.Imaging;
 using ReCam.Networks;
+using ReCam.Networks.Import;
 using ReCam.Pipeline;
 using ReCam.Scenes;
 using ReCam.Segmentation;
@@ -98,6 +99,36 @@ public sealed class DeepLabStepsTests : IDisposable
         Assert.Equal(_set.ValIds.Count, PredictStep.Run(settings, Inference, new ListLogger()).Skipped);
         var sharded = PredictStep.Run(settings with { OutputDir = Path.Combine(_root, "shard"), Shard = (1, 2) }, Inference, new ListLogger());
         Assert.Equal((_set.ValIds.Count + 1) / 2, sharded.Written + sharded.Failures.Count);
+    }
+
+    [Fact]
+    public void TheSegmenterStartsFromTheClassifierInTheWorkFolderUnlessToldOtherwise()
+    {
+        var spec = BackboneCatalog.Get(_settings.Backbone);
+        Directory.CreateDirectory(_work.Models);
+        using (var cam = GlobalGenerator.Seeded(2, () => new CamNetwork(spec, _set.ClassNames.Count)))
+        {
+            Checkpoint.Save(_work.CamCheckpoint, cam, new CheckpointInfo { Kind = "cam", Backbone = spec.Name, Classes = _set.ClassNames, Epochs = 1 });
+            // A re-activated classifier of another backbone cannot seed this segmenter: passed over, said why.
+            Checkpoint.Save(_work.ReCamCheckpoint, cam, new CheckpointInfo { Kind = "recam", Backbone = "resnet18", Classes = _set.ClassNames, Epochs = 1 });
+        }
+        var once = Tiny with { Epochs = 1 };
+        var log = new ListLogger();
+        var info = TrainAndLoad(once, log);
+        Assert.Equal(_work.CamCheckpoint, info.InitialWeights);
+        Assert.Equal("true", info.Options["startFromClassifier"]);
+        Assert.Contains(log.Entries, e => e.Message.Contains(_work.ReCamCheckpoint) && e.Message.Contains("resnet18,", StringComparison.Ordinal));
+
+        var pretrained = TrainAndLoad(once with { StartFromClassifier = false }, new ListLogger());
+        Assert.Equal(OnnxResNet18Import.DefaultPath, pretrained.InitialWeights);
+        Assert.Equal("false", pretrained.Options["startFromClassifier"]);
+    }
+
+    private CheckpointInfo TrainAndLoad(DeepLabTrainingOptions options, ListLogger log)
+    {
+        var (network, info) = TrainDeepLabStep.Load(TrainDeepLabStep.Run(_settings with { Force = true }, options, _truth, log));
+        network.Dispose();
+        return info;
     }
 
     [Fact]

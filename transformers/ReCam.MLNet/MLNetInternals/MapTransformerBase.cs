@@ -132,6 +132,13 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
     /// <summary>Throws <see cref="ObjectDisposedException"/> after <see cref="Dispose()"/>.</summary>
     private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
 
+    /// <summary>Copies this classifier's backbone into a segmenter of the same backbone, for it to start from.</summary>
+    internal void CopyBackboneTo(DeepLabNetwork segmenter)
+    {
+        ThrowIfDisposed();
+        lock (_gate) segmenter.LoadBackbone(Network.Backbone);
+    }
+
     /// <summary>Sigmoid probabilities of every class for one image: one forward pass at scale 1, no flip, classifier W1.</summary>
     internal float[] Score(RgbImage image)
     {
