@@ -62,9 +62,10 @@ public static class BackboneCatalog
     /// (.onnx for the CNTK ResNet-18, .ckpt for the backbone of our own CAM or ReCAM classifier, otherwise a PyTorch state
     /// dict .pth), else the bundled weights,
     /// else leaves it randomly initialised (the return value says which). With <paramref name="dilatedOutputStride"/> the
-    /// network is <see cref="ResNet.Dilated"/> at that output stride (the weights are the same).
+    /// network is <see cref="ResNet.Dilated"/> at that output stride (the weights are the same). With
+    /// <paramref name="bundled"/> false and no path, the bundled weights are not read: for a caller that copies weights in next.
     /// </summary>
-    internal static (ResNet Network, string WeightsSource) Create(BackboneSpec spec, string? weightsPath, int? dilatedOutputStride = null)
+    internal static (ResNet Network, string WeightsSource) Create(BackboneSpec spec, string? weightsPath, int? dilatedOutputStride = null, bool bundled = true)
     {
         var net = dilatedOutputStride is { } os ? ResNet.Dilated(spec.Block, spec.Layers, os) : new ResNet(spec.Block, spec.Layers);
         try
@@ -87,7 +88,7 @@ public static class BackboneCatalog
                 }
                 return (net, weightsPath);
             }
-            if (spec.BundledWeights)
+            if (spec.BundledWeights && bundled)
             {
                 OnnxResNet18Import.Load(net);
                 return (net, OnnxResNet18Import.DefaultPath);

@@ -132,6 +132,31 @@ public sealed class DeepLabNetwork : nn.Module<Tensor, Tensor>
     /// <exception cref="ArgumentException">The architectures differ.</exception>
     public void LoadBackbone(ResNet source) => backbone.CopyWeightsFrom(source);
 
+    /// <summary>
+    /// A DeepLab whose backbone starts from a classifier's backbone held in memory (<paramref name="loadBackbone"/> receives the
+    /// new network and copies it in, for example with <see cref="LoadBackbone"/>), its head drawn as in
+    /// <see cref="Create(BackboneSpec, string?, DeepLabShape, int, int)"/>. The bundled weights are not read, since they would be
+    /// overwritten.
+    /// </summary>
+    /// <exception cref="ArgumentException">The classifier's architecture differs (from <see cref="LoadBackbone"/>).</exception>
+    public static DeepLabNetwork CreateFromClassifier(BackboneSpec spec, Action<DeepLabNetwork> loadBackbone, DeepLabShape shape, int labelCount, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(loadBackbone);
+        Platform.TorchNativeLoader.ThrowIfUnloadable();
+        var network = GlobalGenerator.Seeded(seed, () =>
+            new DeepLabNetwork(spec, BackboneCatalog.Create(spec, null, shape.OutputStride, bundled: false).Network, shape, labelCount));
+        try
+        {
+            loadBackbone(network);
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>An untrained network of this shape, to load a checkpoint into.</summary>
     public static DeepLabNetwork Empty(BackboneSpec spec, DeepLabShape shape, int labelCount)
     {

@@ -117,7 +117,28 @@ public sealed class DeepLabNetworkTests
                 Assert.NotEmpty(expected);
                 foreach (var (name, tensor) in expected)
                     Assert.True(tensor.equal(state["backbone." + name]).all().item<bool>(), $"backbone.{name} differs from the classifier's");
+
+                // From the classifier in memory (the ML.NET segmenter's start, which reads no weights file): the classifier's
+                // backbone, and the head a pretrained start draws for the same seed.
+                using var fromMemory = DeepLabNetwork.CreateFromClassifier(spec, n => n.LoadBackbone(classifier.Backbone),
+                    new DeepLabShape(DeepLabVariant.V3, 16), 4, seed: 1);
+                var (pretrained, _) = DeepLabNetwork.Create(spec, null, new DeepLabShape(DeepLabVariant.V3, 16), 4, seed: 1);
+                using (pretrained)
+                {
+                    var memoryState = fromMemory.state_dict();
+                    var pretrainedState = pretrained.state_dict();
+                    Assert.Equal(state.Keys.Order(), memoryState.Keys.Order());
+                    foreach (var (name, tensor) in memoryState)
+                    {
+                        var reference = name.StartsWith("backbone.", StringComparison.Ordinal) ? state[name] : pretrainedState[name];
+                        Assert.True(tensor.equal(reference).all().item<bool>(), $"{name} of the in-memory start differs");
+                    }
+                    Assert.False(pretrainedState["backbone.layer4.1.conv2.weight"].equal(memoryState["backbone.layer4.1.conv2.weight"]).all().item<bool>());
+                }
             }
+            using var deeperClassifier = new ResNet(ResNetBlock.Basic, [3, 4, 6, 3]);
+            Assert.Throws<ArgumentException>(() => DeepLabNetwork.CreateFromClassifier(spec, n => n.LoadBackbone(deeperClassifier),
+                new DeepLabShape(DeepLabVariant.V3, 16), 4, seed: 1));
             // The same from a network in memory (an ML.NET pipeline's classifier), into another head and output stride.
             using (var other = GlobalGenerator.Seeded(1, () => DeepLabNetwork.Empty(spec, new DeepLabShape(DeepLabVariant.V2, 8), 4)))
             {

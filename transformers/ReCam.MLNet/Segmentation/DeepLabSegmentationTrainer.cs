@@ -185,14 +185,12 @@ public sealed class DeepLabSegmentationTrainer : IEstimator<DeepLabSegmentationT
 
         var spec = BackboneCatalog.Get(o.Backbone);
         var classifier = o.StartFromClassifier ? UpstreamClassifier(input, spec, ch) : null;
-        var (network, weightsSource) = DeepLabNetwork.Create(spec, classifier is null ? o.BackboneWeightsPath : null, training.Shape, classNames.Length + 1, seed);
+        var (network, weightsSource) = classifier is null
+            ? DeepLabNetwork.Create(spec, o.BackboneWeightsPath, training.Shape, classNames.Length + 1, seed)
+            : (DeepLabNetwork.CreateFromClassifier(spec, classifier.CopyBackboneTo, training.Shape, classNames.Length + 1, seed),
+                $"the backbone of the upstream {classifier.GetType().Name}");
         try
         {
-            if (classifier is not null)
-            {
-                classifier.CopyBackboneTo(network);
-                weightsSource = $"the backbone of the upstream {classifier.GetType().Name}";
-            }
             network.to(device);
             ch.Info(MessageSensitivity.None,
                 $"DeepLab-{training.Shape.VariantName} (output stride {training.Shape.OutputStride}) on {spec.Name} ({weightsSource}): {samples.Count} images, " +
@@ -216,16 +214,16 @@ public sealed class DeepLabSegmentationTrainer : IEstimator<DeepLabSegmentationT
     }
 
     /// <summary>The closest CAM or ReCAM transformer upstream whose backbone is <paramref name="spec"/>'s, or null.</summary>
-    internal static MapTransformerBase? UpstreamClassifier(IDataView input, BackboneSpec spec, IChannel? ch = null)
+    internal static MapTransformerBase? UpstreamClassifier(IDataView input, BackboneSpec spec, IChannel ch)
     {
         var upstream = MLNetBridge.UpstreamTransformers(input).OfType<MapTransformerBase>().FirstOrDefault();
         if (upstream is null)
         {
-            ch?.Info(MessageSensitivity.None, "No CAM or ReCAM transformer upstream: the backbone starts from its pretrained weights.");
+            ch.Info(MessageSensitivity.None, "No CAM or ReCAM transformer upstream: the backbone starts from its pretrained weights.");
             return null;
         }
         if (string.Equals(upstream.Backbone, spec.Name, StringComparison.OrdinalIgnoreCase)) return upstream;
-        ch?.Info(MessageSensitivity.None, $"The upstream {upstream.GetType().Name} has backbone {upstream.Backbone}, not {spec.Name}: the backbone starts from its pretrained weights.");
+        ch.Info(MessageSensitivity.None, $"The upstream {upstream.GetType().Name} has backbone {upstream.Backbone}, not {spec.Name}: the backbone starts from its pretrained weights.");
         return null;
     }
 
