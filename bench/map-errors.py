@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Where a set of CAM/ReCAM maps goes wrong, at its best background threshold.
+
+Reads the maps make-cam/make-recam write (<id>.npz with keys and high_res) and the VOC-layout masks, sweeps the background
+threshold like eval-cam, and at the best one splits the errors: ground-truth foreground labelled background (missed) or
+another class (wrong class), background labelled foreground, and how many class maps peak on an object of another class.
+Not shipped; used for the README's "Where the gain comes from". Needs numpy and Pillow (Debian: python3-numpy python3-pil).
+
+Usage: bench/map-errors.py VOC_ROOT SPLIT_FILE MAPS_DIR [MAPS_DIR ...]
+"""
+import sys
+
+import numpy as np
+from PIL import Image
+
+
+def seeds(keys, maps, threshold):
+    planes = np.concatenate([np.full((1,) + maps.shape[1:], threshold, np.float32), maps], 0)
+    return np.concatenate([[0], keys + 1])[planes.argmax(0)]
+
+
+def confusion(masks, map_sets, threshold, labels):
+    total = np.zeros((labels, labels), np.int64)
+    for gt, (keys, maps) in zip(masks, map_sets):
+        pred = seeds(keys, maps, threshold)
+        valid = gt != 255
+        total += np.bincount(gt[valid].astype(np.int64) * labels + pred[valid], minlength=labels * labels).reshape(labels, labels)
+    return total
+
+
+def miou(m):
+    tp = np.diag(m)
+    with np.errstate(invalid="ignore"):
+        return np.nanmean(tp / (m.sum(0) + m.sum(1) - tp))
+
+
+def main(root, split, dirs):
+    ids = [line.strip() for line in open(split) if line.strip()]
+    labels = 1 + sum(1 for line in open(f"{root}/classes.txt") if line.strip())
+    masks = [np.array(Image.open(f"{root}/SegmentationClass/{i}.png")) for i in ids]
+    for d in dirs:
+        map_sets = []
+        for i in ids:
+            with np.load(f"{d}/{i}.npz") as z:
+                map_sets.append((z["keys"], z["high_res"]))
+        score, threshold = max((miou(confusion(masks, map_sets, t, labels)), t) for t in np.round(np.arange(0.05, 0.61, 0.01), 2))
+        m = confusion(masks, map_sets, threshold, labels)
+        fg = m[1:, :].sum()
+        wrong = m[1:, 1:].sum() - np.trace(m[1:, 1:])
+        peaks = [gt[np.unravel_index(mk.argmax(), mk.shape)] for gt, (keys, maps) in zip(masks, map_sets) for mk in maps]
+        owners = [k + 1 for _, (keys, _) in zip(masks, map_sets) for k in keys]
+        other = sum(1 for p, k in zip(peaks, owners) if p not in (0, 255, k))
+        print(f"{d}: best mIoU {100 * score:.2f} at {threshold:.2f}; of the foreground: missed {m[1:, 0].sum() / fg:.3f}, "
+              f"wrong class {wrong / fg:.3f}; background labelled foreground {m[0, 1:].sum() / fg:.3f} of the foreground's count; "
+              f"class maps peaking on another class's object {other}/{len(peaks)} ({other / max(len(peaks), 1):.3f})")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2], sys.argv[3:])
