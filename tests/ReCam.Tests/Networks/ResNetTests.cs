@@ -153,7 +153,7 @@ public class ResNetTests
             if (name.StartsWith("backbone.conv1", StringComparison.Ordinal)) dict["module.stage1.0.weight"] = t;
         }
         dict["module.newly_added.0.weight"] = source.ClassifierWeight;
-        dict["module.fc.weight"] = randn(1000, 512);
+        dict["module.fc.weight"] = GlobalGenerator.Seeded(1, () => randn(1000, 512));
         string path = Path.Combine(Path.GetTempPath(), $"official-{Guid.NewGuid():N}.pth");
         TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(path, dict);
         try
