@@ -19,18 +19,39 @@ internal static class GlobalGenerator
     /// </summary>
     internal static T Seeded<T>(int seed, Func<T> create)
     {
-        lock (Gate)
+        using (Hold(seed)) return create();
+    }
+
+    /// <summary>
+    /// Takes <see cref="Gate"/> and seeds the global generator with <paramref name="seed"/> until disposed (on the same thread),
+    /// when the generator's previous state comes back and the gate is released: <see cref="Seeded{T}"/> for a block of code.
+    /// </summary>
+    internal static IDisposable Hold(int seed) => new Holding(seed);
+
+    private sealed class Holding : IDisposable
+    {
+        private readonly Tensor _saved;
+
+        public Holding(int seed)
         {
-            using var saved = random.get_rng_state();
-            random.manual_seed(seed);
+            Monitor.Enter(Gate);
             try
             {
-                return create();
+                _saved = random.get_rng_state();
+                random.manual_seed(seed);
             }
-            finally
+            catch
             {
-                random.set_rng_state(saved);
+                Monitor.Exit(Gate);
+                throw;
             }
+        }
+
+        public void Dispose()
+        {
+            random.set_rng_state(_saved);
+            _saved.Dispose();
+            Monitor.Exit(Gate);
         }
     }
 }

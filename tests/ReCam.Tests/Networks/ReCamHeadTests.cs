@@ -12,7 +12,7 @@ public class ReCamHeadTests
     [Fact]
     public void SoftMasksAreReluCamsOverTheirSpatialMaximum()
     {
-        using var seeded = new SeededGlobalGenerator(1);
+        using var seeded = GlobalGenerator.Hold(1);
         using var scope = NewDisposeScope();
         var f = randn(2, 5, 3, 4);
         var w1 = randn(3, 5, 1, 1);
@@ -30,7 +30,7 @@ public class ReCamHeadTests
     [Fact]
     public void ClassFeaturesEqualTheMeanOfMaskTimesFeatureOverAllPixels()
     {
-        using var seeded = new SeededGlobalGenerator(2);
+        using var seeded = GlobalGenerator.Hold(2);
         using var scope = NewDisposeScope();
         var f = randn(2, 6, 3, 5);
         var w1 = randn(4, 6, 1, 1);
@@ -45,7 +45,7 @@ public class ReCamHeadTests
     [Fact]
     public void SceIsTheMeanOverPresentClassesSummedOverImagesOverBatchSize()
     {
-        using var seeded = new SeededGlobalGenerator(3);
+        using var seeded = GlobalGenerator.Hold(3);
         using var scope = NewDisposeScope();
         using var head = new ReCamHead(6, 4);
         var feats = randn(3, 4, 6);
@@ -75,7 +75,7 @@ public class ReCamHeadTests
     [Fact]
     public void SceGradientReachesW1ThroughTheMasks()
     {
-        using var seeded = new SeededGlobalGenerator(4);
+        using var seeded = GlobalGenerator.Hold(4);
         using var scope = NewDisposeScope();
         using var head = new ReCamHead(5, 3);
         var f = randn(2, 5, 4, 4, requires_grad: true);
@@ -92,7 +92,7 @@ public class ReCamHeadTests
     [Fact]
     public void BackgroundFeatureIsTheMeanOfOneMinusTheMaxOfThePresentMasksTimesFeature()
     {
-        using var seeded = new SeededGlobalGenerator(7);
+        using var seeded = GlobalGenerator.Hold(7);
         using var scope = NewDisposeScope();
         var f = randn(2, 5, 3, 4);
         var masks = rand(2, 3, 3, 4);
@@ -111,7 +111,7 @@ public class ReCamHeadTests
     [Fact]
     public void BackgroundRowAddsOnePairPerImageWithTargetC()
     {
-        using var seeded = new SeededGlobalGenerator(8);
+        using var seeded = GlobalGenerator.Hold(8);
         using var scope = NewDisposeScope();
         using var head = new ReCamHead(6, 3, backgroundClass: true);
         Assert.True(head.HasBackgroundClass);
@@ -135,7 +135,7 @@ public class ReCamHeadTests
     [InlineData(HeadInitialization.Zeros)]
     public void ConstantW2GivesUniformLogitsSoSceStartsAtLogC(HeadInitialization init)
     {
-        using var seeded = new SeededGlobalGenerator(6);
+        using var seeded = GlobalGenerator.Hold(6);
         using var scope = NewDisposeScope();
         using var head = new ReCamHead(5, 4);
         head.Initialize(init, seed: 0);
