@@ -13,7 +13,7 @@ internal sealed class ReCamOptions(CliOptions common)
                       "(4 epochs, lambda 1, lr 5e-5/5e-5/5e-4, W1*W2, no warm-up)",
         DefaultValueFactory = _ => "default",
     };
-    public Option<double?> Lambda { get; } = new("--lambda") { Description = "Weight of the softmax cross-entropy term (official: 1.0 VOC, 0.1 COCO)" };
+    public Option<double?> Lambda { get; } = new("--lambda") { Description = "Weight of the softmax cross-entropy term (official: 1.0 VOC, 0.1 COCO). It scales W2's step too: lower --w2-lr by the same factor when raising it" };
     public Option<double?> W1LearningRate { get; } = new("--w1-lr")
     {
         Description = "Learning rate of W1, the classifier (train-cam: default 10x --lr, official 1.0; train-recam: official 5e-5; in run: train-recam's)",

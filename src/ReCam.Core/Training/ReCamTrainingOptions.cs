@@ -46,7 +46,11 @@ public sealed record ReCamTrainingOptions : TrainingOptions
     /// <summary>Joint re-activation epochs; may be 0 when <see cref="HeadWarmupEpochs"/> is not.</summary>
     public int Epochs { get; init; } = DefaultEpochs;
 
-    /// <summary>λ, the weight of the softmax cross-entropy term.</summary>
+    /// <summary>
+    /// λ, the weight of the softmax cross-entropy term in the joint epochs. It scales W2's gradient too (W2 learns only from that
+    /// term), so W2's step grows with it: with the default W2 rate of 1.0, λ = 10 made the head diverge in the first joint epoch
+    /// and cost 13 points; lower <see cref="HeadLearningRate"/> by the same factor when raising λ.
+    /// </summary>
     public double Lambda { get; init; } = DefaultLambda;
 
     /// <summary>Backbone learning rate.</summary>

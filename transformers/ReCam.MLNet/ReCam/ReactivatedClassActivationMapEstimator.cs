@@ -72,7 +72,10 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         /// <summary>When neither <see cref="CamModel"/> nor <see cref="CamModelPath"/> is set: the maps column of the upstream CAM transformer to continue from.</summary>
         public string CamColumnName = Defaults.CamColumnName;
 
-        /// <summary>λ, the weight of the softmax cross-entropy term (official: 1.0 VOC, 0.1 COCO).</summary>
+        /// <summary>
+        /// λ, the weight of the softmax cross-entropy term (official: 1.0 VOC, 0.1 COCO). It scales W2's step too: lower
+        /// <see cref="HeadLearningRate"/> by the same factor when raising it.
+        /// </summary>
         public double Lambda = Defaults.Lambda;
 
         /// <summary>Backbone learning rate.</summary>
