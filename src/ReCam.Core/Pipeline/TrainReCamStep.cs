@@ -57,6 +57,8 @@ public static class TrainReCamStep
             Name, samples.Count, source, options.Lambda, options.LearningRate, options.ClassifierLearningRate, options.HeadLearningRate,
             options.HeadWarmupEpochs, options.Epochs, options.BatchSize, options.Crop);
 
+        if (ReCamTrainer.LambdaScalesHeadStep(options) is { } lambdaWarning)
+            logger.LogWarning("{Step}: {Warning}", Name, lambdaWarning);
         var log = new TrainingLog(Name, logger, work);
         ReCamTrainer.Train(network, head, samples, options, device, log.Hooks("recam", startEpoch, optimizerState, (epoch, optimizer) =>
         {

@@ -72,6 +72,24 @@ public static class ReCamTrainer
         head.eval();
     }
 
+    /// <summary>The largest joint-epoch W2 step, λ × W2's learning rate, measured safe (λ 1 with W2's rate 2.0).</summary>
+    public const double MaxMeasuredHeadStep = 2.0;
+
+    /// <summary>
+    /// A warning when λ makes W2's joint-epoch step larger than any measured safe, else null. λ scales W2's gradient as well as
+    /// the backbone's (W2 learns only from the SCE term), so raising λ at W2's default rate of 1.0 multiplies W2's step: on 600
+    /// generated scenes λ 10 made the head's SCE jump from 0.21 to 2.80 in the first joint epoch and the maps lose 13 points.
+    /// </summary>
+    public static string? LambdaScalesHeadStep(ReCamTrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        double step = options.Lambda * options.HeadLearningRate;
+        if (options.Epochs == 0 || !(step > MaxMeasuredHeadStep)) return null;
+        return $"λ {options.Lambda:G3} scales W2's gradient too: with W2's learning rate {options.HeadLearningRate:G3} its joint-epoch step is " +
+            $"{step:G3}, beyond the {MaxMeasuredHeadStep:G3} measured safe (λ 10 at rate 1 diverged and cost 13 points of seed mIoU). " +
+            $"Lower W2's learning rate to {MaxMeasuredHeadStep / options.Lambda:G3} or less.";
+    }
+
     /// <summary>
     /// A warning when the head's SCE accuracy (last epoch) is below twice chance, else null: W2 has not learned to tell the
     /// classes apart, so W1⊙W2 maps are unreliable (random W2, the official start) or stay close to CAM (W2 started at ones).

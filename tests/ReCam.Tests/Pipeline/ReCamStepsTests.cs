@@ -94,6 +94,21 @@ public class ReCamStepsTests(TinyScenes data)
     }
 
     [Fact]
+    public void RaisingLambdaWithoutLoweringTheHeadRateIsWarnedAbout()
+    {
+        var defaults = new ReCamTrainingOptions();
+        Assert.Null(ReCamTrainer.LambdaScalesHeadStep(defaults));
+        Assert.Null(ReCamTrainer.LambdaScalesHeadStep(defaults with { Lambda = 2 })); // step 2.0: measured safe
+        string? warning = ReCamTrainer.LambdaScalesHeadStep(defaults with { Lambda = 10 });
+        Assert.NotNull(warning);
+        Assert.Contains("step is 10", warning);
+        Assert.Contains("to 0.2 or less", warning);
+        Assert.Null(ReCamTrainer.LambdaScalesHeadStep(defaults with { Lambda = 10, HeadLearningRate = 0.1 }));
+        Assert.Null(ReCamTrainer.LambdaScalesHeadStep(ReCamTrainingOptions.Official with { Lambda = 10 })); // W2 at 5e-4
+        Assert.Null(ReCamTrainer.LambdaScalesHeadStep(defaults with { Lambda = 10, Epochs = 0 })); // warm-up only: λ unused
+    }
+
+    [Fact]
     public void TheChanceWarningStartsBelowTwiceChance()
     {
         using var head = new ReCamHead(8, 10, backgroundClass: false);

@@ -189,6 +189,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
                 $"lr {training.LearningRate:G3}/{training.ClassifierLearningRate:G3}/{training.HeadLearningRate:G3}, {training.HeadWarmupEpochs} head warm-up + " +
                 $"{training.Epochs} epochs x {samples.Count / training.BatchSize} steps, batch {training.BatchSize}, crop {training.Crop}, maps {training.Combination}, " +
                 $"seed {seed}, device {device}.");
+            if (ReCamTrainer.LambdaScalesHeadStep(training) is { } lambdaWarning) ch.Warning(lambdaWarning);
             using (var progress = new FitProgress(_host, ch, "Re-activating class activation maps"))
             {
                 ReCamTrainer.Train(network, head, samples, training, device, progress.Hooks(_options.CancellationToken));
