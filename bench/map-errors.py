@@ -3,8 +3,8 @@
 
 Reads the maps make-cam/make-recam write (<id>.npz with keys and high_res) and the VOC-layout masks, sweeps the background
 threshold like eval-cam, and at the best one splits the errors: ground-truth foreground labelled background (missed) or
-another class (wrong class), background labelled foreground, how many class maps peak on an object of another class, which class pairs take most of the wrong-class pixels,
-and the score with no wrong-class pixels (what class identity costs).
+another class (wrong class), background labelled foreground, how many class maps peak on an object of another class, which
+class pairs take most of the wrong-class pixels, and the score with no wrong-class pixels (what class identity costs).
 Not shipped; used for the README's "Where the gain comes from". Needs numpy and Pillow (Debian: python3-numpy python3-pil).
 
 Usage: bench/map-errors.py VOC_ROOT SPLIT_FILE MAPS_DIR [MAPS_DIR ...]
@@ -39,16 +39,22 @@ def miou(m):
         return np.nanmean(tp / (m.sum(0) + m.sum(1) - tp))
 
 
+def best(masks, map_sets, labels, true_identity=False):
+    """(mIoU, threshold) at the best threshold of eval-cam's sweep."""
+    return max((miou(confusion(masks, map_sets, t, labels, true_identity)), t) for t in np.round(np.arange(0.05, 0.61, 0.01), 2))
+
+
 def main(root, split, dirs):
     ids = [line.strip() for line in open(split) if line.strip()]
-    labels = 1 + sum(1 for line in open(f"{root}/classes.txt") if line.strip())
+    names = [line.strip() for line in open(f"{root}/classes.txt") if line.strip()]
+    labels = 1 + len(names)
     masks = [np.array(Image.open(f"{root}/SegmentationClass/{i}.png")) for i in ids]
     for d in dirs:
         map_sets = []
         for i in ids:
             with np.load(f"{d}/{i}.npz") as z:
                 map_sets.append((z["keys"], z["high_res"]))
-        score, threshold = max((miou(confusion(masks, map_sets, t, labels)), t) for t in np.round(np.arange(0.05, 0.61, 0.01), 2))
+        score, threshold = best(masks, map_sets, labels)
         m = confusion(masks, map_sets, threshold, labels)
         fg = m[1:, :].sum()
         wrong = m[1:, 1:].sum() - np.trace(m[1:, 1:])
@@ -58,9 +64,8 @@ def main(root, split, dirs):
         print(f"{d}: best mIoU {100 * score:.2f} at {threshold:.2f}; of the foreground: missed {m[1:, 0].sum() / fg:.3f}, "
               f"wrong class {wrong / fg:.3f}; background labelled foreground {m[0, 1:].sum() / fg:.3f} of the foreground's count; "
               f"class maps peaking on another class's object {other}/{len(peaks)} ({other / max(len(peaks), 1):.3f})")
-        bound, bound_t = max((miou(confusion(masks, map_sets, t, labels, True)), t) for t in np.round(np.arange(0.05, 0.61, 0.01), 2))
+        bound, bound_t = best(masks, map_sets, labels, true_identity=True)
         print(f"  with every foreground pixel on an object of the image's classes given its true class: best {100 * bound:.2f} at {bound_t:.2f}")
-        names = [line.strip() for line in open(f"{root}/classes.txt") if line.strip()]
         # Fashion-MNIST's look-alike groups: upper-body garments and footwear.
         groups = [{"t-shirt", "pullover", "coat", "shirt", "dress"}, {"sandal", "sneaker", "ankle-boot"}]
         alike = sum(m[g, p] for g in range(1, labels) for p in range(1, labels)
