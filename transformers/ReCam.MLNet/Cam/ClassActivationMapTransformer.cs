@@ -38,20 +38,9 @@ public sealed class ClassActivationMapTransformer : MapTransformerBase
     /// <summary>Rebuilds a transformer from a saved model (called by the loader in MLNetInternals/).</summary>
     internal static ClassActivationMapTransformer Load(ModelStateReader reader)
     {
-        var env = reader.Environment;
-        using var ch = env.Start("Loading " + ModelFormat.Description);
-        var device = MLNetBridge.SelectDevice(env, ch);
+        var device = SelectDevice(reader, ModelFormat);
         var network = new CamNetwork(reader.Info.Backbone, reader.Info.ClassNames.Length);
-        try
-        {
-            reader.ReadWeights(WeightsEntry, network, ModelFormat.Description);
-            return new ClassActivationMapTransformer(env, network, reader.Info, device);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
+        return LoadWeights(reader, ModelFormat, () => new ClassActivationMapTransformer(reader.Environment, network, reader.Info, device), (WeightsEntry, network));
     }
 
     /// <summary>

@@ -1,5 +1,5 @@
-// ML.NET internal API: the row-to-row transformer and mapper bases and the model save/load contexts (the only way a
-// third-party transformer can save state into an ML.NET .zip). The CAM and ReCAM transformers derive from this class.
+// ML.NET internal API: the model load context (reading a saved map component's header). The CAM and ReCAM transformers
+// derive from this class.
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -8,24 +8,20 @@ using ReCam.Evaluation;
 using ReCam.Imaging;
 using ReCam.Networks;
 using ReCam.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ReCam.MLNet;
 
 /// <summary>
-/// What the CAM and the ReCAM transformers share: a CAM network (backbone + W1) and the classifier weight its maps use, run
-/// under one lock; the model's description; a row-to-row mapper (so it works in <see cref="PredictionEngine{TSrc, TDst}"/>)
-/// that computes each row lazily, once for all its columns; saving into ML.NET <c>.zip</c> models; disposal of the native
-/// (TorchSharp) memory. Not meant to be derived from outside ReCam.MLNet.
+/// What the CAM and the ReCAM transformers share: a CAM network (backbone + W1) and the classifier weight its maps use; the
+/// model's description; a row mapper that computes each row lazily, once for all its columns; the background threshold chosen
+/// at fit. Not meant to be derived from outside ReCam.MLNet.
 /// </summary>
-public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
+public abstract class MapTransformerBase : NetworkTransformerBase<CamNetwork>
 {
     private readonly CamExtractor _extractor;
     private readonly Tensor? _ownedWeight;
-    private readonly object _gate = new();
     private long _scoreCount, _extractCount;
-    private int _disposed;
 
     /// <summary>
     /// Takes ownership of <paramref name="network"/> and moves it to <paramref name="device"/>. The maps use W1, or the weight
@@ -33,13 +29,9 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
     /// </summary>
     private protected MapTransformerBase(IHostEnvironment env, string registrationName, CamNetwork network, MapModelInfo info, Device device,
         Func<CamNetwork, Tensor>? extractionWeight = null)
-        : base(Contracts.CheckRef(env, nameof(env)).Register(registrationName))
+        : base(env, registrationName, network, device)
     {
-        Network = network;
         Info = info;
-        ComputeDevice = device;
-        network.to(device);
-        network.eval();
         if (extractionWeight is not null)
         {
             using var noGrad = no_grad();
@@ -72,12 +64,6 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
     /// <summary>Names of the added columns.</summary>
     public MapColumnNames OutputColumns => Info.Columns;
 
-    /// <summary>The device the network runs on (chosen by <see cref="MLContext.GpuDeviceId"/>).</summary>
-    public string Device => ComputeDevice.ToString();
-
-    /// <summary>True once <see cref="Dispose()"/> has run.</summary>
-    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
-
     /// <summary>The model's metadata (for components that continue from it).</summary>
     internal MapModelInfo Info { get; private set; }
 
@@ -99,7 +85,7 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
             long[] keys = Enumerable.Range(0, sample.Labels.Length).Where(k => sample.Labels[k] > 0).Select(k => (long)k).ToArray();
             var image = sample.Image ?? ImageDecoder.LoadRgb(sample.ImagePath);
             CamMaps maps;
-            lock (_gate) maps = _extractor.Extract(image, keys);
+            lock (Gate) maps = _extractor.Extract(image, keys);
             estimate.Add(maps, image);
         }
         if (estimate.Pixels == 0) return;
@@ -110,98 +96,53 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
     /// <summary>Number of classifier passes and of map extractions run so far (for tests of laziness).</summary>
     internal (long Scores, long Extractions) WorkDone => (Interlocked.Read(ref _scoreCount), Interlocked.Read(ref _extractCount));
 
-    /// <summary>The CAM network; use it under <see cref="Gate"/>.</summary>
-    private protected CamNetwork Network { get; }
+    private protected override void WriteInfo(BinaryWriter writer) => Info.Write(writer);
 
-    private protected Device ComputeDevice { get; }
-
-    /// <summary>Serialises every use of the native modules.</summary>
-    private protected object Gate => _gate;
-
-    /// <summary>Identity and version of the saved format.</summary>
-    private protected abstract ModelFormat Format { get; }
-
-    /// <summary>Writes what the derived transformer adds after <see cref="MapModelInfo"/> (called under <see cref="Gate"/>).</summary>
-    private protected abstract void SaveState(ModelStateWriter writer);
-
-    /// <summary>Frees what a derived transformer owns besides the network (called under <see cref="Gate"/>).</summary>
-    private protected virtual void DisposeOwned()
+    /// <summary>Frees the extraction weight, then what the derived transformer owns (called under <see cref="NetworkTransformerBase{TNetwork}.Gate"/>).</summary>
+    private protected override void DisposeOwned()
     {
+        _ownedWeight?.Dispose();
+        DisposeHead();
     }
 
-    /// <summary>Throws <see cref="ObjectDisposedException"/> after <see cref="Dispose()"/>.</summary>
-    private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
+    /// <summary>Frees what a derived transformer owns besides the network and the extraction weight.</summary>
+    private protected virtual void DisposeHead()
+    {
+    }
 
     /// <summary>Copies this classifier's backbone into a segmenter of the same backbone, for it to start from.</summary>
     internal void CopyBackboneTo(DeepLabNetwork segmenter)
     {
-        ThrowIfDisposed();
-        lock (_gate) segmenter.LoadBackbone(Network.Backbone);
+        UseNetwork(network => segmenter.LoadBackbone(network.Backbone));
     }
 
     /// <summary>Sigmoid probabilities of every class for one image: one forward pass at scale 1, no flip, classifier W1.</summary>
     internal float[] Score(RgbImage image)
     {
-        lock (_gate)
+        return UseNetwork(network =>
         {
-            ThrowIfDisposed();
             Interlocked.Increment(ref _scoreCount);
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             int pixels = image.Width * image.Height;
             var chw = new float[3 * pixels];
-            Network.Normalization.ToChw(image.Pixels, pixels, chw);
+            network.Normalization.ToChw(image.Pixels, pixels, chw);
             var x = tensor(chw, [1, 3, image.Height, image.Width]).to(ComputeDevice);
-            return Network.call(x).sigmoid().cpu().contiguous().data<float>().ToArray();
-        }
+            return network.call(x).sigmoid().cpu().contiguous().data<float>().ToArray();
+        });
     }
 
     /// <summary>The maps of the given classes (0-based, ascending) for one image.</summary>
     internal CamMaps Extract(RgbImage image, long[] keys)
     {
-        lock (_gate)
+        return UseNetwork(_ =>
         {
-            ThrowIfDisposed();
             Interlocked.Increment(ref _extractCount);
             return _extractor.Extract(image, keys);
-        }
+        });
     }
 
-    /// <summary>Frees the TorchSharp network held by this transformer. Outputs cannot be computed afterwards.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            lock (_gate)
-            {
-                _ownedWeight?.Dispose();
-                DisposeOwned();
-                Network.Dispose();
-            }
-        }
-        GC.SuppressFinalize(this);
-    }
-
-    /// <inheritdoc />
-    protected override void SaveModel(ModelSaveContext ctx)
-    {
-        ThrowIfDisposed();
-        Host.CheckValue(ctx, nameof(ctx));
-        ctx.CheckAtModel();
-        ctx.SetVersionInfo(Format.ToVersionInfo(GetType()));
-        Info.Write(ctx.Writer);
-        lock (_gate) SaveState(new ModelStateWriter(ctx));
-    }
-
-    /// <inheritdoc />
-    protected override IRowMapper MakeRowMapper(DataViewSchema schema)
-    {
-        ThrowIfDisposed();
-        return new Mapper(this, schema);
-    }
-
-    /// <summary>Creates the row mapper for a loaded transformer (the <c>SignatureLoadRowMapper</c> route).</summary>
-    internal IRowMapper CreateRowMapper(DataViewSchema schema) => MakeRowMapper(schema);
+    private protected override IRowMapper CreateMapper(DataViewSchema schema) => new Mapper(this, schema);
 
     /// <summary>Reads the header of a saved map component (<see cref="ModelState.Open"/>), then its <see cref="MapModelInfo"/>.</summary>
     internal static ModelStateReader OpenState(IHostEnvironment env, ModelLoadContext ctx, ModelFormat format, Type type)
@@ -215,7 +156,7 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
     /// the network: all getters of one cursor share a <see cref="RowState"/>, so the image is decoded, the classifier scored
     /// and the maps extracted at most once per row, and only when an output needs it.
     /// </summary>
-    private sealed class Mapper : MapperBase
+    private sealed class Mapper : RowMapper
     {
         private const int Classes = 0, Scores = 1, Maps = 2, Height = 3, Width = 4, Stride4Maps = 5, Stride4Height = 6, Stride4Width = 7;
 
@@ -224,7 +165,7 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
         private readonly LabelColumn? _label;
 
         public Mapper(MapTransformerBase parent, DataViewSchema inputSchema)
-            : base(parent.Host.Register("Mapper"), inputSchema, parent)
+            : base(parent, inputSchema)
         {
             _owner = parent;
             var info = parent.Info;
@@ -278,11 +219,6 @@ public abstract class MapTransformerBase : RowToRowTransformerBase, IDisposable
             }
             return getters;
         }
-
-        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
-            throw new NotSupportedException("ReCam mappers create all getters of a row together (CreateGetters).");
-
-        protected override void SaveModel(ModelSaveContext ctx) => _owner.SaveModel(ctx);
 
         private static void Copy(float[] source, ref VBuffer<float> dst)
         {

@@ -59,26 +59,14 @@ public sealed class ReactivatedClassActivationMapTransformer : MapTransformerBas
     /// <summary>Rebuilds a transformer from a saved model (called by the loader in MLNetInternals/).</summary>
     internal static ReactivatedClassActivationMapTransformer Load(ModelStateReader reader)
     {
-        var env = reader.Environment;
         var combination = (WeightCombination)reader.Reader.ReadInt32();
         if (!Enum.IsDefined(combination)) throw reader.Corrupt($"Damaged {ModelFormat.Description}: unknown weight combination {(int)combination}.");
-        using var ch = env.Start("Loading " + ModelFormat.Description);
-        var device = MLNetBridge.SelectDevice(env, ch);
+        var device = SelectDevice(reader, ModelFormat);
         var network = new CamNetwork(reader.Info.Backbone, reader.Info.ClassNames.Length);
         var head = new ReCamHead(network.Backbone.OutputChannels, network.ClassCount);
-        try
-        {
-            reader.ReadWeights(WeightsEntry, network, ModelFormat.Description);
-            reader.ReadWeights(HeadEntry, head, ModelFormat.Description);
-            return new ReactivatedClassActivationMapTransformer(env, network, head, reader.Info, combination, device);
-        }
-        catch
-        {
-            network.Dispose();
-            head.Dispose();
-            throw;
-        }
+        return LoadWeights(reader, ModelFormat, () => new ReactivatedClassActivationMapTransformer(reader.Environment, network, head, reader.Info, combination, device),
+            (WeightsEntry, network), (HeadEntry, head));
     }
 
-    private protected override void DisposeOwned() => _head.Dispose();
+    private protected override void DisposeHead() => _head.Dispose();
 }

@@ -4,7 +4,6 @@ using Microsoft.ML.Runtime;
 using ReCam.Imaging;
 using ReCam.Networks;
 using ReCam.Refinement;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ReCam.MLNet;
@@ -21,7 +20,7 @@ namespace ReCam.MLNet;
 /// Saved layout: the main stream described by <see cref="RefinerModelInfo"/>, and the boundary network (backbone + edge
 /// layers) in the binary entry <c>BoundaryWeights</c>.
 /// </remarks>
-public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposable
+public sealed class MaskRefinerTransformer : NetworkTransformerBase<BoundaryNetwork>
 {
     internal const string LoaderSignature = "ReCamMaskRefiner";
 
@@ -30,19 +29,13 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
 
     internal const string WeightsEntry = "BoundaryWeights";
 
-    private readonly BoundaryNetwork _network;
-    private readonly Device _device;
-    private readonly object _gate = new();
     private long _maskCount;
-    private int _disposed;
 
     /// <summary>Takes ownership of <paramref name="network"/> and moves it to <paramref name="device"/>.</summary>
     internal MaskRefinerTransformer(IHostEnvironment env, BoundaryNetwork network, RefinerModelInfo info, Device device)
-        : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(MaskRefinerTransformer)))
+        : base(env, nameof(MaskRefinerTransformer), network, device)
     {
-        (_network, Info, _device) = (network, info, device);
-        network.to(device);
-        network.eval();
+        Info = info;
     }
 
     /// <summary>The class names of the seed maps it was fitted on; mask value c + 1 is class c.</summary>
@@ -84,12 +77,6 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
     /// <summary>Names of the added columns.</summary>
     public PseudoMaskColumnNames OutputColumns => Info.Columns;
 
-    /// <summary>The device the boundary network runs on.</summary>
-    public string Device => _device.ToString();
-
-    /// <summary>True once <see cref="Dispose()"/> has run.</summary>
-    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
-
     internal RefinerModelInfo Info { get; }
 
     /// <summary>Number of pseudo masks computed so far (for tests of laziness).</summary>
@@ -98,72 +85,36 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
     /// <summary>The pseudo mask of one image from its seed maps.</summary>
     internal LabelMap Mask(RgbImage image, Cam.CamMaps maps)
     {
-        float[] boundary;
-        lock (_gate)
+        float[] boundary = UseNetwork(network =>
         {
-            ObjectDisposedException.ThrowIf(IsDisposed, this);
             Interlocked.Increment(ref _maskCount);
-            boundary = _network.BoundaryMap(image, _device);
-        }
+            return network.BoundaryMap(image, ComputeDevice);
+        });
         // The walk runs on the CPU outside the lock: rows of concurrent cursors overlap here.
         var mask = PseudoMask.FromSeedMaps(maps, boundary, Info.BackgroundThreshold, Info.Beta, Info.WalkSteps, Info.WalkRadius, Info.MapsExponent,
             Info.UncertainMargin);
         return Info.MaskCrf ? PseudoMask.RefineWithCrf(image, mask) : mask;
     }
 
-    /// <summary>Frees the TorchSharp network. Outputs cannot be computed afterwards.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            lock (_gate) _network.Dispose();
-        }
-        GC.SuppressFinalize(this);
-    }
+    private protected override ModelFormat Format => ModelFormat;
 
-    /// <inheritdoc />
-    protected override void SaveModel(ModelSaveContext ctx)
-    {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        Host.CheckValue(ctx, nameof(ctx));
-        ctx.CheckAtModel();
-        ctx.SetVersionInfo(ModelFormat.ToVersionInfo(GetType()));
-        Info.Write(ctx.Writer);
-        lock (_gate) new ModelStateWriter(ctx).WriteWeights(WeightsEntry, _network);
-    }
+    private protected override void WriteInfo(BinaryWriter writer) => Info.Write(writer);
+
+    private protected override void SaveState(ModelStateWriter writer) => writer.WriteWeights(WeightsEntry, Network);
 
     /// <summary>Rebuilds a transformer from a saved model (called by the loader in MLNetInternals/).</summary>
     internal static MaskRefinerTransformer Load(ModelStateReader reader)
     {
-        var env = reader.Environment;
         var info = RefinerModelInfo.Read(reader.Reader, reader.Version, m => reader.Corrupt($"Damaged {ModelFormat.Description}: {m}."));
-        using var ch = env.Start("Loading " + ModelFormat.Description);
-        var device = MLNetBridge.SelectDevice(env, ch);
+        var device = SelectDevice(reader, ModelFormat);
         var network = BoundaryNetwork.Empty(info.Backbone);
-        try
-        {
-            reader.ReadWeights(WeightsEntry, network, ModelFormat.Description);
-            return new MaskRefinerTransformer(env, network, info, device);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
+        return LoadWeights(reader, ModelFormat, () => new MaskRefinerTransformer(reader.Environment, network, info, device), (WeightsEntry, network));
     }
 
-    /// <inheritdoc />
-    protected override IRowMapper MakeRowMapper(DataViewSchema schema)
-    {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        return new Mapper(this, schema);
-    }
-
-    /// <summary>Creates the row mapper for a loaded transformer (the <c>SignatureLoadRowMapper</c> route).</summary>
-    internal IRowMapper CreateRowMapper(DataViewSchema schema) => MakeRowMapper(schema);
+    private protected override IRowMapper CreateMapper(DataViewSchema schema) => new Mapper(this, schema);
 
     /// <summary>The mapper bound to one input schema: all getters of a cursor share one mask per row, made only when read.</summary>
-    private sealed class Mapper : MapperBase
+    private sealed class Mapper : RowMapper
     {
         private const int MaskColumn = 0, HeightColumn = 1, WidthColumn = 2;
 
@@ -171,7 +122,7 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
         private readonly SeedMapColumns _columns;
 
         public Mapper(MaskRefinerTransformer parent, DataViewSchema inputSchema)
-            : base(parent.Host.Register("Mapper"), inputSchema, parent)
+            : base(parent, inputSchema)
         {
             _owner = parent;
             var info = parent.Info;
@@ -191,7 +142,7 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
 
         public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
         {
-            ObjectDisposedException.ThrowIf(_owner.IsDisposed, _owner);
+            _owner.ThrowIfDisposed();
             disposer = () => { };
             var getters = new Delegate[3];
             if (activeOutput(MaskColumn))
@@ -216,10 +167,5 @@ public sealed class MaskRefinerTransformer : RowToRowTransformerBase, IDisposabl
             if (activeOutput(WidthColumn)) getters[WidthColumn] = input.GetGetter<int>(input.Schema[_columns.Width]);
             return getters;
         }
-
-        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
-            throw new NotSupportedException("ReCam mappers create all getters of a row together (CreateGetters).");
-
-        protected override void SaveModel(ModelSaveContext ctx) => _owner.SaveModel(ctx);
     }
 }

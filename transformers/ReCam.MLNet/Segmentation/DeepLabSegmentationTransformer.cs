@@ -4,7 +4,6 @@ using Microsoft.ML.Runtime;
 using ReCam.Imaging;
 using ReCam.Networks;
 using ReCam.Segmentation;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ReCam.MLNet;
@@ -18,7 +17,7 @@ namespace ReCam.MLNet;
 /// several prediction engines at once (the network runs one row at a time). Saves into ML.NET <c>.zip</c> models and loads
 /// in any process without registration. Dispose it to free native memory.
 /// </summary>
-public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, IDisposable
+public sealed class DeepLabSegmentationTransformer : NetworkTransformerBase<DeepLabNetwork>
 {
     internal const string LoaderSignature = "ReCamDeepLabSegmenter";
 
@@ -27,19 +26,13 @@ public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, ID
 
     internal const string WeightsEntry = "DeepLabWeights";
 
-    private readonly DeepLabNetwork _network;
-    private readonly Device _device;
-    private readonly object _gate = new();
     private long _segmented;
-    private int _disposed;
 
     /// <summary>Takes ownership of <paramref name="network"/> and moves it to <paramref name="device"/>.</summary>
     internal DeepLabSegmentationTransformer(IHostEnvironment env, DeepLabNetwork network, SegmenterModelInfo info, Device device)
-        : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(DeepLabSegmentationTransformer)))
+        : base(env, nameof(DeepLabSegmentationTransformer), network, device)
     {
-        (_network, Info, _device) = (network, info, device);
-        network.to(device);
-        network.eval();
+        Info = info;
     }
 
     /// <summary>The class names; mask value c + 1 is class c.</summary>
@@ -72,81 +65,37 @@ public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, ID
     /// <summary>Names of the added columns.</summary>
     public SegmentationColumnNames OutputColumns => Info.Columns;
 
-    /// <summary>The device the network runs on.</summary>
-    public string Device => _device.ToString();
-
-    /// <summary>True once <see cref="Dispose()"/> has run.</summary>
-    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
-
     internal SegmenterModelInfo Info { get; }
 
     /// <summary>Number of images segmented so far (for tests of laziness).</summary>
     internal long ImagesSegmented => Interlocked.Read(ref _segmented);
 
     /// <summary>Segments one image.</summary>
-    internal SegmentationResult Segment(RgbImage image)
+    internal SegmentationResult Segment(RgbImage image) => UseNetwork(network =>
     {
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(IsDisposed, this);
-            Interlocked.Increment(ref _segmented);
-            return Segmenter.Segment(_network, image, Info.Inference, _device);
-        }
-    }
+        Interlocked.Increment(ref _segmented);
+        return Segmenter.Segment(network, image, Info.Inference, ComputeDevice);
+    });
 
-    /// <summary>Frees the TorchSharp network. Outputs cannot be computed afterwards.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            lock (_gate) _network.Dispose();
-        }
-        GC.SuppressFinalize(this);
-    }
+    private protected override ModelFormat Format => ModelFormat;
 
-    /// <inheritdoc />
-    protected override void SaveModel(ModelSaveContext ctx)
-    {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        Host.CheckValue(ctx, nameof(ctx));
-        ctx.CheckAtModel();
-        ctx.SetVersionInfo(ModelFormat.ToVersionInfo(GetType()));
-        Info.Write(ctx.Writer);
-        lock (_gate) new ModelStateWriter(ctx).WriteWeights(WeightsEntry, _network);
-    }
+    private protected override void WriteInfo(BinaryWriter writer) => Info.Write(writer);
+
+    private protected override void SaveState(ModelStateWriter writer) => writer.WriteWeights(WeightsEntry, Network);
 
     /// <summary>Rebuilds a transformer from a saved model (called by the loader in MLNetInternals/).</summary>
     internal static DeepLabSegmentationTransformer Load(ModelStateReader reader)
     {
-        var env = reader.Environment;
         var info = SegmenterModelInfo.Read(reader.Reader, m => reader.Corrupt($"Damaged {ModelFormat.Description}: {m}."));
-        using var ch = env.Start("Loading " + ModelFormat.Description);
-        var device = MLNetBridge.SelectDevice(env, ch);
+        var device = SelectDevice(reader, ModelFormat);
         var network = DeepLabNetwork.Empty(info.Backbone, info.Shape, info.ClassNames.Length + 1);
-        try
-        {
-            reader.ReadWeights(WeightsEntry, network, ModelFormat.Description);
-            return new DeepLabSegmentationTransformer(env, network, info, device);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
+        return LoadWeights(reader, ModelFormat, () => new DeepLabSegmentationTransformer(reader.Environment, network, info, device), (WeightsEntry, network));
     }
 
-    /// <inheritdoc />
-    protected override IRowMapper MakeRowMapper(DataViewSchema schema)
-    {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        return new Mapper(this, schema);
-    }
-
-    /// <summary>Creates the row mapper for a loaded transformer (the <c>SignatureLoadRowMapper</c> route).</summary>
-    internal IRowMapper CreateRowMapper(DataViewSchema schema) => MakeRowMapper(schema);
+    private protected override IRowMapper CreateMapper(DataViewSchema schema) => new Mapper(this, schema);
 
     /// <summary>The mapper bound to one input schema: all getters of a cursor share one segmentation per row, made only when read.</summary>
-    private sealed class Mapper : MapperBase
+    private sealed class Mapper : RowMapper
     {
         private const int MaskColumn = 0, HeightColumn = 1, WidthColumn = 2, AreasColumn = 3;
 
@@ -155,7 +104,7 @@ public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, ID
         private readonly bool _encoded;
 
         public Mapper(DeepLabSegmentationTransformer parent, DataViewSchema inputSchema)
-            : base(parent.Host.Register("Mapper"), inputSchema, parent)
+            : base(parent, inputSchema)
         {
             _owner = parent;
             string name = parent.Info.ImageColumnName;
@@ -175,7 +124,7 @@ public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, ID
 
         public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action disposer)
         {
-            ObjectDisposedException.ThrowIf(_owner.IsDisposed, _owner);
+            _owner.ThrowIfDisposed();
             disposer = () => { };
             var getters = new Delegate[4];
             if (!Enumerable.Range(0, 4).Any(activeOutput)) return getters;
@@ -250,10 +199,5 @@ public sealed class DeepLabSegmentationTransformer : RowToRowTransformerBase, ID
                 return MLImageConversion.ToRgb(source, column);
             };
         }
-
-        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action disposer) =>
-            throw new NotSupportedException("ReCam mappers create all getters of a row together (CreateGetters).");
-
-        protected override void SaveModel(ModelSaveContext ctx) => _owner.SaveModel(ctx);
     }
 }
