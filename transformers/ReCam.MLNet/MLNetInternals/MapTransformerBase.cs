@@ -98,49 +98,31 @@ public abstract class MapTransformerBase : NetworkTransformerBase<CamNetwork>
 
     private protected override void WriteInfo(BinaryWriter writer) => Info.Write(writer);
 
-    /// <summary>Frees the extraction weight, then what the derived transformer owns (called under <see cref="NetworkTransformerBase{TNetwork}.Gate"/>).</summary>
-    private protected override void DisposeOwned()
-    {
-        _ownedWeight?.Dispose();
-        DisposeHead();
-    }
-
-    /// <summary>Frees what a derived transformer owns besides the network and the extraction weight.</summary>
-    private protected virtual void DisposeHead()
-    {
-    }
+    /// <summary>Frees the extraction weight; a derived transformer that owns more frees it too and calls this.</summary>
+    private protected override void DisposeOwned() => _ownedWeight?.Dispose();
 
     /// <summary>Copies this classifier's backbone into a segmenter of the same backbone, for it to start from.</summary>
-    internal void CopyBackboneTo(DeepLabNetwork segmenter)
-    {
-        UseNetwork(network => segmenter.LoadBackbone(network.Backbone));
-    }
+    internal void CopyBackboneTo(DeepLabNetwork segmenter) => UseNetwork(network => segmenter.LoadBackbone(network.Backbone));
 
     /// <summary>Sigmoid probabilities of every class for one image: one forward pass at scale 1, no flip, classifier W1.</summary>
-    internal float[] Score(RgbImage image)
+    internal float[] Score(RgbImage image) => UseNetwork(network =>
     {
-        return UseNetwork(network =>
-        {
-            Interlocked.Increment(ref _scoreCount);
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            int pixels = image.Width * image.Height;
-            var chw = new float[3 * pixels];
-            network.Normalization.ToChw(image.Pixels, pixels, chw);
-            var x = tensor(chw, [1, 3, image.Height, image.Width]).to(ComputeDevice);
-            return network.call(x).sigmoid().cpu().contiguous().data<float>().ToArray();
-        });
-    }
+        Interlocked.Increment(ref _scoreCount);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        int pixels = image.Width * image.Height;
+        var chw = new float[3 * pixels];
+        network.Normalization.ToChw(image.Pixels, pixels, chw);
+        var x = tensor(chw, [1, 3, image.Height, image.Width]).to(ComputeDevice);
+        return network.call(x).sigmoid().cpu().contiguous().data<float>().ToArray();
+    });
 
     /// <summary>The maps of the given classes (0-based, ascending) for one image.</summary>
-    internal CamMaps Extract(RgbImage image, long[] keys)
+    internal CamMaps Extract(RgbImage image, long[] keys) => UseNetwork(_ =>
     {
-        return UseNetwork(_ =>
-        {
-            Interlocked.Increment(ref _extractCount);
-            return _extractor.Extract(image, keys);
-        });
-    }
+        Interlocked.Increment(ref _extractCount);
+        return _extractor.Extract(image, keys);
+    });
 
     private protected override IRowMapper CreateMapper(DataViewSchema schema) => new Mapper(this, schema);
 

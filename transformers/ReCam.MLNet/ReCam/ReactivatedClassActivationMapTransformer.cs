@@ -68,5 +68,9 @@ public sealed class ReactivatedClassActivationMapTransformer : MapTransformerBas
             (WeightsEntry, network), (HeadEntry, head));
     }
 
-    private protected override void DisposeHead() => _head.Dispose();
+    private protected override void DisposeOwned()
+    {
+        _head.Dispose();
+        base.DisposeOwned();
+    }
 }
