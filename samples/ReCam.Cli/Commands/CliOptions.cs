@@ -14,11 +14,15 @@ namespace ReCam.Cli.Commands;
 /// </summary>
 internal sealed class CliOptions
 {
-    public Option<string> Voc { get; } = new("--voc") { Description = "Dataset root in PASCAL VOC layout (the folder that holds JPEGImages)", Required = true };
-    public Option<string?> Classes { get; } = new("--classes") { Description = "Class names file, one per line (mask value c+1 = line c). Default: classes.txt in --voc if present, else VOC's 20" };
-    public Option<string?> Labels { get; } = new("--labels") { Description = "Image-level labels: cls_labels.npy or a CSV (image,labels). Default: VOC XML Annotations/" };
+    public Option<string?> Voc { get; } = new("--voc") { Description = "Dataset root in PASCAL VOC layout (the folder that holds JPEGImages); this or --coco is required" };
+    public Option<string?> Coco { get; } = new("--coco")
+    {
+        Description = "Dataset root in MS COCO layout (the folder that holds annotations/instances_<split>.json and <split>/ images); --split is then e.g. train2014",
+    };
+    public Option<string?> Classes { get; } = new("--classes") { Description = "Class names file, one per line (mask value c+1 = line c). Default: classes.txt in --voc if present, else VOC's 20; with --coco, the categories" };
+    public Option<string?> Labels { get; } = new("--labels") { Description = "Image-level labels: cls_labels.npy or a CSV (image,labels). Default: VOC XML Annotations/ (--coco: the instance annotations)" };
     public Option<string> Work { get; } = new("--work") { Description = "Work folder for models, maps and metrics", DefaultValueFactory = _ => "work" };
-    public Option<string> Split { get; } = new("--split") { Description = "Image list in ImageSets/Segmentation", DefaultValueFactory = _ => "train" };
+    public Option<string> Split { get; } = new("--split") { Description = "Image list in ImageSets/Segmentation (--coco: the split, e.g. train2014)", DefaultValueFactory = _ => "train" };
     public Option<string> Backbone { get; } = new("--backbone")
     {
         Description = "Backbone: " + string.Join(", ", BackboneCatalog.All.Select(b => b.Name)), DefaultValueFactory = _ => BackboneCatalog.DefaultName,
@@ -73,7 +77,7 @@ internal sealed class CliOptions
 
     public void AddCommon(Command command)
     {
-        foreach (var o in new Option[] { Voc, Classes, Labels, Work, Split, Backbone, Weights, Seed, Threads, Device, Force }) command.Options.Add(o);
+        foreach (var o in new Option[] { Voc, Coco, Classes, Labels, Work, Split, Backbone, Weights, Seed, Threads, Device, Force }) command.Options.Add(o);
     }
 
     /// <summary>
@@ -94,7 +98,8 @@ internal sealed class CliOptions
 
     public PipelineSettings Settings(ParseResult r) => new()
     {
-        VocRoot = r.GetValue(Voc)!,
+        VocRoot = r.GetValue(Voc),
+        CocoRoot = r.GetValue(Coco),
         WorkDir = r.GetValue(Work)!,
         ClassesFile = r.GetValue(Classes),
         LabelsFile = r.GetValue(Labels),

@@ -78,6 +78,8 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
                 c.Options.Add(o.Shard);
             },
             (r, log, ct) => MakeSemSegStep.Run(o.Settings(r), fo.SemSeg(r), log, ct)),
+        Step(MakeCocoMasksStep.Name, "Paint a COCO split's ground-truth masks from its instance annotations (the official annToMask); writes mask/<split>/<id>.png under --coco",
+            c => c.Options.Add(o.Shard), (r, log, ct) => MakeCocoMasksStep.Run(o.Settings(r), log, ct)),
         Step(EvalSemSegStep.Name, "mIoU of the pseudo masks against the split's masks, per class; writes <work>/metrics/eval-sem-seg.json",
             c => CliOptions.AddTrainingOnlyOptions(c), (r, log, ct) => Console.WriteLine(EvalSemSegStep.Run(o.Settings(r), log, ct).ToTable())),
         RunSteps(),
@@ -186,7 +188,7 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
                 switch (step)
                 {
                     case "make-scenes":
-                        Scenes(settings.VocRoot, r.GetValue(sceneCount), Math.Max(1, r.GetValue(sceneCount) / 6), r.GetValue(sceneSize), settings.Seed, log, token);
+                        Scenes(settings.VocRoot ?? throw new ArgumentException("make-scenes writes a VOC-layout folder: give it as --voc."), r.GetValue(sceneCount), Math.Max(1, r.GetValue(sceneCount) / 6), r.GetValue(sceneSize), settings.Seed, log, token);
                         break;
                     case TrainCamStep.Name:
                         TrainCamStep.Run(stepSettings, o.CamTraining(r), log, token);

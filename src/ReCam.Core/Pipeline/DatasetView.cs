@@ -11,7 +11,7 @@ namespace ReCam.Pipeline;
 /// </summary>
 internal sealed class DatasetView
 {
-    private DatasetView(VocDataset dataset, IReadOnlyList<string> ids, IReadOnlyDictionary<string, float[]> labels)
+    private DatasetView(ImageDataset dataset, IReadOnlyList<string> ids, IReadOnlyDictionary<string, float[]> labels)
     {
         Dataset = dataset;
         Ids = ids;
@@ -19,7 +19,7 @@ internal sealed class DatasetView
     }
 
     /// <summary>The dataset.</summary>
-    public VocDataset Dataset { get; }
+    public ImageDataset Dataset { get; }
 
     /// <summary>Ids of the split, in list order.</summary>
     public IReadOnlyList<string> Ids { get; }
@@ -34,9 +34,9 @@ internal sealed class DatasetView
     public static DatasetView Open(PipelineSettings settings, ILogger logger, string? split = null)
     {
         settings.Validate();
-        var dataset = new VocDataset(settings.VocRoot, settings.LoadClassNames());
+        var dataset = settings.OpenDataset(split);
         var ids = dataset.ReadSplit(split ?? settings.Split);
-        if (ids.Count == 0) throw new InvalidDataException($"Split '{split ?? settings.Split}' of '{settings.VocRoot}' lists no images.");
+        if (ids.Count == 0) throw new InvalidDataException($"Split '{split ?? settings.Split}' of '{settings.DatasetRoot}' lists no images.");
         dataset.CheckImagesExist(ids);
         var labels = dataset.LoadLabels(ids, settings.LabelsFile);
         int unlabelled = ids.Count(id => labels[id].All(v => v <= 0));

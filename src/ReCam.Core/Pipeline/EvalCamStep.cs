@@ -30,7 +30,7 @@ public static class EvalCamStep
         var view = DatasetView.Open(settings, logger);
         var withMasks = view.Ids.Where(id => view.Dataset.MaskPath(id) is not null).ToList();
         if (withMasks.Count == 0)
-            throw new InvalidDataException($"No image of split '{settings.Split}' has a mask in SegmentationClass/ or SegmentationClassAug/ under '{settings.VocRoot}'.");
+            throw new InvalidDataException($"No image of split '{settings.Split}' has a mask in {view.Dataset.MaskLocation}.");
         if (withMasks.Count < view.Ids.Count)
             logger.LogWarning("{Step}: {Missing} of {Count} images have no ground-truth mask and are not evaluated.", stepName, view.Ids.Count - withMasks.Count, view.Ids.Count);
         var missing = withMasks.Where(id => !File.Exists(CamMapsFile.PathFor(dir, id))).ToList();

@@ -26,7 +26,7 @@ public static class EvalSemSegStep
         var work = new WorkFolder(settings.WorkDir);
         var withMasks = view.Ids.Where(id => view.Dataset.MaskPath(id) is not null).ToList();
         if (withMasks.Count == 0)
-            throw new InvalidDataException($"No image of split '{settings.Split}' has a mask in SegmentationClass/ or SegmentationClassAug/ under '{settings.VocRoot}'.");
+            throw new InvalidDataException($"No image of split '{settings.Split}' has a mask in {view.Dataset.MaskLocation}.");
         var missing = withMasks.Where(id => !File.Exists(MakeSemSegStep.PathFor(folder, id))).ToList();
         if (missing.Count > 0)
             throw new FileNotFoundException(

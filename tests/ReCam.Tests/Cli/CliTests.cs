@@ -10,7 +10,8 @@ public class CliTests(TinyScenes data)
     private static (int Code, string Output) Recam(params string[] args) => RecamProcess.Run(args);
 
     [Theory]
-    [InlineData("train-cam", "--voc --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device")]
+    [InlineData("train-cam", "--voc --coco --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device")]
+    [InlineData("make-coco-masks", "--coco --split --work --shard --force")]
     [InlineData("make-cam", "--voc --classes --work --split --backbone --weights --epochs --batch --crop --seed --threads --device --shard --scales --checkpoint")]
     [InlineData("eval-cam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --threshold")]
     [InlineData("train-recam", "--voc --classes --work --split --epochs --batch --crop --seed --threads --checkpoint --lambda --w2-lr --head-warmup --preset")]
@@ -93,6 +94,16 @@ public class CliTests(TinyScenes data)
         (code, output) = Recam("train-cam", "--voc", Path.Combine(data.Root, "no-such-folder"));
         Assert.Equal(2, code);
         Assert.Contains("no-such-folder", output);
+
+        (code, output) = Recam("train-cam", "--work", Path.Combine(data.Root, "cli-no-data"));
+        Assert.Equal(2, code);
+        Assert.Contains("--voc", output);
+        Assert.Contains("--coco", output);
+
+        (code, output) = Recam("make-coco-masks", "--coco", data.Voc, "--split", "train2014");
+        Assert.Equal(2, code);
+        Assert.Contains("no annotations folder", output);
+        Assert.DoesNotContain("   at ", output);
 
         (code, output) = Recam("make-cam", "--voc", data.Voc, "--work", data.Work, "--shard", "3/2");
         Assert.Equal(2, code);
