@@ -10,7 +10,7 @@ internal sealed class ReCamOptions(CliOptions common)
     public Option<string> Preset { get; } = new("--preset")
     {
         Description = "default: settings chosen from measurements at small scale (see README); official: the official VOC settings " +
-                      "(4 epochs, lambda 1, lr 5e-5/5e-5/5e-4, W1*W2, no warm-up)",
+                      "(4 epochs, lambda 1, lr 5e-5/5e-5/5e-4, W1*W2, no warm-up); official-coco: the official COCO settings (the same with lambda 0.1, batch 6, maps from W1)",
         DefaultValueFactory = _ => "default",
     };
     public Option<double?> Lambda { get; } = new("--lambda") { Description = "Weight of the softmax cross-entropy term (official: 1.0 VOC, 0.1 COCO). It scales W2's step too: lower --w2-lr by the same factor when raising it" };
@@ -62,7 +62,8 @@ internal sealed class ReCamOptions(CliOptions common)
     private ReCamTrainingOptions PresetOf(ParseResult r) => r.GetValue(Preset)?.Trim().ToLowerInvariant() switch
     {
         "official" => ReCamTrainingOptions.Official,
+        "official-coco" => ReCamTrainingOptions.OfficialCoco,
         "default" or null => new ReCamTrainingOptions(),
-        var other => throw new ArgumentException($"--preset '{other}' is unknown; use default or official."),
+        var other => throw new ArgumentException($"--preset '{other}' is unknown; use default, official or official-coco."),
     };
 }

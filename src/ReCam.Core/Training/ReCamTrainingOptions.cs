@@ -43,6 +43,9 @@ public sealed record ReCamTrainingOptions : TrainingOptions
         HeadWarmupEpochs = 0, Combination = WeightCombination.Product, HeadInit = HeadInitialization.Random, BackgroundClass = false,
     };
 
+    /// <summary>The official ReCAM COCO settings: <see cref="Official"/> with λ 0.1, batch 6, and maps from W1 alone.</summary>
+    public static ReCamTrainingOptions OfficialCoco { get; } = Official with { Lambda = 0.1, BatchSize = 6, Combination = WeightCombination.W1 };
+
     /// <summary>Joint re-activation epochs; may be 0 when <see cref="HeadWarmupEpochs"/> is not.</summary>
     public int Epochs { get; init; } = DefaultEpochs;
 
