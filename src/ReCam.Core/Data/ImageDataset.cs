@@ -49,8 +49,14 @@ public abstract class ImageDataset
     public IReadOnlyDictionary<string, float[]> LoadLabels(IReadOnlyList<string> ids, string? labelsFile = null)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        return labelsFile is null ? LoadOwnLabels(ids) : LabelFiles.Read(labelsFile, ids, ClassNames);
+        return labelsFile is null ? LoadOwnLabels(ids) : LoadLabelsFile(labelsFile, ids);
     }
+
+    /// <summary>The labels of <paramref name="ids"/> from a labels file (<c>cls_labels.npy</c>'s dict, or a CSV).</summary>
+    /// <param name="labelsFile">The file.</param>
+    /// <param name="ids">The image ids.</param>
+    protected virtual IReadOnlyDictionary<string, float[]> LoadLabelsFile(string labelsFile, IReadOnlyList<string> ids) =>
+        LabelFiles.Read(labelsFile, ids, ClassNames);
 
     /// <summary>The labels the layout itself holds (VOC XML annotations, COCO's instance annotations).</summary>
     /// <param name="ids">The image ids.</param>

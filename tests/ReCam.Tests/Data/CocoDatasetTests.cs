@@ -66,6 +66,31 @@ public sealed class CocoDatasetTests : IDisposable
     }
 
     [Fact]
+    public void ReadsTheOfficialLabelMatrixInImageIdOrder()
+    {
+        WriteSmallSet();
+        var coco = CocoDataset.Open(_root, "train2014");
+        var ids = coco.ReadSplit("train2014");
+        // Rows follow the image ids 10, 20, 30; values are binarised with > 0 whatever the dtype.
+        string floats = Path.Combine(_root, "train_labels.npy"), longs = Path.Combine(_root, "labels-i8.npy");
+        ReCam.IO.NpyFormat.WriteFile(floats, new float[] { 0, 0.5f, 0, 1, 0, 0, 0, 0, -1 }, [3, 3]);
+        ReCam.IO.NpyFormat.WriteFile(longs, new long[] { 0, 2, 0, 1, 0, 0, 0, 0, -1 }, [3, 3]);
+        foreach (string file in new[] { floats, longs })
+        {
+            var labels = coco.LoadLabels(ids, file);
+            Assert.Equal(new float[] { 0, 1, 0 }, labels[Id(10)]);
+            Assert.Equal(new float[] { 1, 0, 0 }, labels[Id(20)]);
+            Assert.Equal(new float[] { 0, 0, 0 }, labels[Id(30)]);
+        }
+
+        string wrong = Path.Combine(_root, "wrong.npy");
+        ReCam.IO.NpyFormat.WriteFile(wrong, new float[8], [4, 2]);
+        var e = Assert.Throws<InvalidDataException>(() => coco.LoadLabels(ids, wrong));
+        Assert.Contains("4 x 2", e.Message);
+        Assert.Contains("3 images and 3 categories", e.Message);
+    }
+
+    [Fact]
     public void FindsImagesUnderImagesFolderToo()
     {
         WriteSmallSet(imageFolder: Path.Combine("images", "train2014"));

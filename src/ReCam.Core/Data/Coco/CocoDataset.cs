@@ -136,6 +136,34 @@ public sealed class CocoDataset : ImageDataset
         return result;
     }
 
+    /// <summary>
+    /// Besides the dict and CSV files of any layout, the official COCO label file (<c>mscoco/train_labels.npy</c>): a matrix with
+    /// one row per image of the split, in image-id order, and one column per category, binarised with &gt; 0.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The matrix's shape does not match the split's images and categories, or the ids
+    /// come from several splits.</exception>
+    protected override IReadOnlyDictionary<string, float[]> LoadLabelsFile(string labelsFile, IReadOnlyList<string> ids)
+    {
+        if (!LabelMatrixNpy.IsMatrix(labelsFile)) return base.LoadLabelsFile(labelsFile, ids);
+        var matrix = LabelMatrixNpy.Read(labelsFile, out int rows, out int columns);
+        var splits = ids.Select(id => Find(id).Split).Distinct().ToList();
+        if (splits.Count != 1)
+            throw new InvalidDataException($"'{labelsFile}' is a label matrix of one split, but the images come from {string.Join(", ", splits)}.");
+        var images = _splits[splits[0]].Images;
+        if (rows != images.Count || columns != ClassNames.Count)
+            throw new InvalidDataException(
+                $"'{labelsFile}' is a {rows} x {columns} label matrix, but split '{splits[0]}' has {images.Count} images and {ClassNames.Count} categories.");
+        var row = new Dictionary<long, int>(images.Count);
+        for (int i = 0; i < images.Count; i++) row[images[i].Id] = i;
+        var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (string id in ids)
+        {
+            int r = row[Find(id).Image.Id];
+            result[id] = matrix.AsSpan(r * columns, columns).ToArray();
+        }
+        return result;
+    }
+
     private void Add(string split, CocoAnnotations annotations)
     {
         foreach (var image in annotations.Images)
