@@ -91,6 +91,35 @@ public sealed class CocoDatasetTests : IDisposable
     }
 
     [Fact]
+    public void ReadsFilesLargerThanOneReadBlock()
+    {
+        // A stream is parsed in blocks of a few kilobytes; regions must be read (and skipped) across block boundaries.
+        Directory.CreateDirectory(Path.Combine(_root, "annotations"));
+        var polygon = Enumerable.Range(0, 200).SelectMany(i => new double[] { 3 + 2 * Math.Cos(i * Math.PI / 100), 3 + 2 * Math.Sin(i * Math.PI / 100) }).ToArray();
+        var json = new
+        {
+            images = Enumerable.Range(1, 400).Select(i => new { id = i, file_name = $"{i:D6}.jpg", width = 6, height = 6 }),
+            annotations = Enumerable.Range(1, 400).Select(i => new
+            {
+                id = i, image_id = i, category_id = 1 + i % 2, iscrowd = 0,
+                segmentation = i % 2 == 0 ? (object)new[] { polygon } : new { size = new[] { 6, 6 }, counts = "5j25" },
+            }),
+            categories = new[] { new { id = 1, name = "a" }, new { id = 2, name = "b" } },
+        };
+        string path = Path.Combine(_root, "annotations", "instances_big.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(json));
+        Assert.True(new FileInfo(path).Length > 1 << 20);
+
+        var coco = CocoDataset.Open(_root, "big");
+        var labels = coco.LoadLabels(coco.ReadSplit("big"));
+        Assert.Equal(new float[] { 0, 1 }, labels["000001"]);
+        var annotations = CocoAnnotations.Read(path, withSegmentation: true);
+        Assert.Equal(400, annotations.Annotations.Count);
+        Assert.All(annotations.Annotations, a => Assert.NotNull(a.Segmentation));
+        Assert.Equal(200, annotations.Annotations[1].Segmentation!.Polygons!.Single().Length / 2);
+    }
+
+    [Fact]
     public void FindsImagesUnderImagesFolderToo()
     {
         WriteSmallSet(imageFolder: Path.Combine("images", "train2014"));

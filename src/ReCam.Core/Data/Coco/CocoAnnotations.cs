@@ -130,7 +130,8 @@ internal sealed class CocoAnnotations
         {
             if (!keep || reader.TokenType == JsonTokenType.Null)
             {
-                reader.Skip();
+                // A stream is read in blocks, where Skip() refuses to run; the serializer has buffered this whole value, so TrySkip() succeeds.
+                if (!reader.TrySkip()) throw new JsonException("\"segmentation\" could not be skipped.");
                 return null;
             }
             if (reader.TokenType == JsonTokenType.StartArray) return CocoSegmentation.FromPolygons(ReadPolygons(ref reader));
