@@ -82,6 +82,28 @@ public static class BadInputCorpus
     private static BadInput Csv(string name, string text, string culprit) => new(name, MakeCam("one", "--labels", "{root}/labels.csv"), culprit,
         c => File.WriteAllText(Path.Combine(c.Root, "labels.csv"), text));
 
+    private static readonly string[] CocoMakeCam = ["make-cam", "--coco", "{root}/coco", "--split", "x", "--work", "{work}", "--checkpoint", "{ckpt}", "--scales", "1.0"];
+
+    private static readonly string[] CocoMasks = ["make-coco-masks", "--coco", "{root}/coco", "--split", "x", "--work", "{work}"];
+
+    /// <summary>A COCO folder <c>{root}/coco</c> with split <c>x</c>: the good image as <c>good.jpg</c> (64 x 64), one category, and
+    /// <paramref name="annotations"/> (JSON) as its annotations; <paramref name="edit"/> changes the file's text.</summary>
+    private static BadInput Coco(string name, string[] args, string culprit, string annotations, Func<string, string>? edit = null) => new(name, args, culprit, c =>
+    {
+        string coco = Path.Combine(c.Root, "coco");
+        Directory.CreateDirectory(Path.Combine(coco, "annotations"));
+        Directory.CreateDirectory(Path.Combine(coco, "x"));
+        File.Copy(c.Image(Good), Path.Combine(coco, "x", "good.jpg"));
+        string json = "{\"images\": [{\"id\": 1, \"file_name\": \"good.jpg\", \"width\": 64, \"height\": 64}], " +
+                      $"\"annotations\": [{annotations}], \"categories\": [{{\"id\": 1, \"name\": \"t-shirt\"}}]}}";
+        File.WriteAllText(Path.Combine(coco, "annotations", "instances_x.json"), edit is null ? json : edit(json));
+    });
+
+    private static BadInput Also(BadInput bad, Action<CaseFolder> more) => bad with { Setup = c => { bad.Setup?.Invoke(c); more(c); } };
+
+    private static string CocoRegion(string segmentation, int imageId = 1, int categoryId = 1) =>
+        $"{{\"id\": 5, \"image_id\": {imageId}, \"category_id\": {categoryId}, \"iscrowd\": 0, \"segmentation\": {segmentation}}}";
+
     /// <summary>A PNG signature and IHDR declaring <paramref name="width"/> x <paramref name="height"/>, then nothing.</summary>
     private static byte[] PngHeader(int width, int height)
     {
@@ -137,6 +159,20 @@ public static class BadInputCorpus
         new("classes-empty", MakeCam("one", "--classes", "{root}/classes.txt"), "classes.txt", c => File.WriteAllText(Path.Combine(c.Root, "classes.txt"), "\n")),
         new("classes-duplicate", MakeCam("one", "--classes", "{root}/classes.txt"), "coat",
             c => File.WriteAllText(Path.Combine(c.Root, "classes.txt"), "coat\ncoat\n")),
+
+        // The COCO layout.
+        Coco("coco-json-truncated", CocoMakeCam, "instances_x.json", CocoRegion("[[0, 0, 9, 0, 9, 9]]"), json => json[..(json.Length / 2)]),
+        Coco("coco-annotation-image-unlisted", CocoMakeCam, "refers to image 99", CocoRegion("[[0, 0, 9, 0, 9, 9]]", imageId: 99)),
+        Coco("coco-annotation-category-unlisted", CocoMakeCam, "category 7", CocoRegion("[[0, 0, 9, 0, 9, 9]]", categoryId: 7)),
+        Coco("coco-image-missing", CocoMakeCam, "ghost.jpg", CocoRegion("[[0, 0, 9, 0, 9, 9]]"), json => json.Replace("good.jpg", "ghost.jpg")),
+        Coco("coco-split-missing", ["make-cam", "--coco", "{root}/coco", "--split", "y", "--work", "{work}"], "instances_y.json", ""),
+        Also(Coco("coco-classes-differ", [.. CocoMakeCam, "--classes", "{root}/classes.txt"], "--classes", ""),
+            c => File.WriteAllText(Path.Combine(c.Root, "classes.txt"), "coat\n")),
+        Coco("coco-rle-size-differs", CocoMasks, "annotation 5", CocoRegion("{\"size\": [32, 32], \"counts\": [1024]}")),
+        Coco("coco-rle-counts-short", CocoMasks, "annotation 5", CocoRegion("{\"size\": [64, 64], \"counts\": [10, 20]}")),
+        Coco("coco-rle-compressed-garbage", CocoMasks, "instances_x.json", CocoRegion("{\"size\": [64, 64], \"counts\": \"~~~\"}")),
+        Coco("coco-polygon-odd", CocoMasks, "annotation 5", CocoRegion("[[0, 0, 9, 0, 9]]")),
+        new("coco-and-voc", ["train-cam", "--voc", "{voc}", "--coco", "{voc}", "--work", "{work}/fresh"], "--coco"),
 
         // Option values.
         new("crop-30000", TrainCam("--crop", "30000"), "--crop"),
