@@ -24,7 +24,7 @@ public sealed record PipelineSettings
     public required string WorkDir { get; init; }
 
     /// <summary>Class names file (one per line); null = <c>classes.txt</c> in the dataset root if present, else VOC's 20.
-    /// Not used with <see cref="CocoRoot"/> (the categories name the classes).</summary>
+    /// With <see cref="CocoRoot"/> the categories name the classes, and a file given must list the same names in the same order.</summary>
     public string? ClassesFile { get; init; }
 
     /// <summary>Image-level labels file (.npy cls_labels or .csv); null = the layout's own (VOC XML, COCO instances).</summary>
