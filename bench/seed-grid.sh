@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # CAM and ReCAM seed mIoU over differently composed scene sets and training seeds, with the defaults: the evidence
-# behind the ReCAM defaults and the automatic background threshold. Each set is 300 training scenes of 128 px (A: the
+# behind the ReCAM defaults and the automatic background threshold. Each set is, by default, 300 training scenes of 128 px (A: the
 # default composition; B: 2-4 small items; C: 1-2 large items, more confusable pairs); each run trains CAM (5 epochs,
 # batch 16, crop 128) and ReCAM (its defaults) with one seed, extracts maps of the first 100 training images and scores
 # them at the best swept threshold, at the automatic one (chosen without masks) and at the official 0.21.
 # Prints one markdown row per run. Finished steps are skipped on a second call (delete the folder to redo them).
 # About 5 minutes per run on 2 cores (2 without ReCAM). --cam passes options to train-cam, arguments after -- go to
 # train-recam (for ablations); a run whose CAM training diverges prints a row saying so.
-# Usage: bench/seed-grid.sh [--dir DIR] [--sets "A B C"] [--seeds "0 1 2"] [--cam "train-cam options"] [--no-recam]
-#                           [-- train-recam options]
+# --count and --size change the sets' number of scenes and their size (the crop follows the size).
+# Usage: bench/seed-grid.sh [--dir DIR] [--sets "A B C"] [--seeds "0 1 2"] [--count N] [--size PX]
+#                           [--cam "train-cam options"] [--no-recam] [-- train-recam options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dir=/tmp/recam-seed-grid sets="A B C" seeds="0 1 2" cam_args="" with_recam=1 recam_args=()
+dir=/tmp/recam-seed-grid sets="A B C" seeds="0 1 2" count=300 size=128 cam_args="" with_recam=1 recam_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
     --sets) sets="$2"; shift 2 ;;
     --seeds) seeds="$2"; shift 2 ;;
+    --count) count="$2"; shift 2 ;;
+    --size) size="$2"; shift 2 ;;
     --cam) cam_args="$2"; shift 2 ;;
     --no-recam) with_recam=0; shift ;;
     --) shift; recam_args=("$@"); break ;;
@@ -44,12 +47,12 @@ for set in $sets; do
   voc="$dir/scenes-$set"
   if [ ! -f "$voc/ImageSets/Segmentation/first100.txt" ]; then
     # shellcheck disable=SC2086
-    "$recam" make-scenes --voc "$voc" --count 300 --size 128 ${composition[$set]} >/dev/null
+    "$recam" make-scenes --voc "$voc" --count "$count" --size "$size" ${composition[$set]} >/dev/null
     head -n 100 "$voc/ImageSets/Segmentation/train.txt" > "$voc/ImageSets/Segmentation/first100.txt"
   fi
   for seed in $seeds; do
     work="$dir/$set-seed$seed"; log="$work/logs"; mkdir -p "$log"
-    common=(--voc "$voc" --work "$work" --seed "$seed" --crop 128 --batch 16)
+    common=(--voc "$voc" --work "$work" --seed "$seed" --crop "$size" --batch 16)
     if [ ! -s "$log/eval-cam.log" ]; then
       # shellcheck disable=SC2086
       if ! "$recam" train-cam "${common[@]}" --epochs 5 $cam_args > "$log/train-cam.log" 2>&1; then
