@@ -2,12 +2,13 @@
 # CAM and ReCAM seed mIoU over differently composed scene sets and training seeds, with the defaults: the evidence
 # behind the ReCAM defaults and the automatic background threshold. Each set is, by default, 300 training scenes of 128 px (A: the
 # default composition; B: 2-4 small items; C: 1-2 large items, more confusable pairs); each run trains CAM (5 epochs,
-# batch 16, crop 128) and ReCAM (its defaults) with one seed, extracts maps of the first 100 training images and scores
+# batch 16, crop = scene size) and ReCAM (its defaults) with one seed, extracts maps of the first 100 training images and scores
 # them at the best swept threshold, at the automatic one (chosen without masks) and at the official 0.21.
 # Prints one markdown row per run. Finished steps are skipped on a second call (delete the folder to redo them).
 # About 5 minutes per run on 2 cores (2 without ReCAM). --cam passes options to train-cam, arguments after -- go to
 # train-recam (for ablations); a run whose CAM training diverges prints a row saying so.
-# --count and --size change the sets' number of scenes and their size (the crop follows the size).
+# --count and --size change the sets' number of scenes and their size; folders are named after both, so a second call
+# with other sizes in the same --dir makes new scenes rather than reusing the first call's.
 # Usage: bench/seed-grid.sh [--dir DIR] [--sets "A B C"] [--seeds "0 1 2"] [--count N] [--size PX]
 #                           [--cam "train-cam options"] [--no-recam] [-- train-recam options]
 set -euo pipefail
@@ -44,14 +45,14 @@ echo "| set | seed | CAM best (t) | CAM automatic (t) | CAM at 0.21 | ReCAM best
 echo "|---|---|---|---|---|---|---|---|---|"
 for set in $sets; do
   [ -n "${composition[$set]:-}" ] || { echo "unknown set $set (A, B or C)" >&2; exit 2; }
-  voc="$dir/scenes-$set"
+  voc="$dir/scenes-$set-${count}x$size"
   if [ ! -f "$voc/ImageSets/Segmentation/first100.txt" ]; then
     # shellcheck disable=SC2086
     "$recam" make-scenes --voc "$voc" --count "$count" --size "$size" ${composition[$set]} >/dev/null
     head -n 100 "$voc/ImageSets/Segmentation/train.txt" > "$voc/ImageSets/Segmentation/first100.txt"
   fi
   for seed in $seeds; do
-    work="$dir/$set-seed$seed"; log="$work/logs"; mkdir -p "$log"
+    work="$dir/$set-${count}x$size-seed$seed"; log="$work/logs"; mkdir -p "$log"
     common=(--voc "$voc" --work "$work" --seed "$seed" --crop "$size" --batch 16)
     if [ ! -s "$log/eval-cam.log" ]; then
       # shellcheck disable=SC2086
