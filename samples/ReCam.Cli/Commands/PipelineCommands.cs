@@ -36,13 +36,14 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
                 c.Options.Add(o.Checkpoint);
             },
             (r, log, ct) => TrainReCamStep.Run(o.Settings(r), ro.Training(r), log, ct)),
-        Step(MakeReCamStep.Name, "Extract multi-scale ReCAMs (like make-cam, weights W1*W2 by default); writes <work>/cams-recam/<id>.npz",
+        Step(MakeReCamStep.Name, "Extract multi-scale ReCAMs (like make-cam, weights W1*W2 by default, pixel classes ranked by W1); writes <work>/cams-recam/<id>.npz",
             c =>
             {
                 AddExtraction(c);
                 ro.AddExtraction(c);
+                ro.AddReCamMaps(c);
             },
-            (r, log, ct) => MakeReCamStep.Run(o.Settings(r), o.Extraction(r, ro.CombinationOf(r)), log, ct)),
+            (r, log, ct) => MakeReCamStep.Run(o.Settings(r), ro.ReCamMaps(r, o.Extraction(r)), log, ct)),
         Step(EvalReCamStep.Name, "Seed mIoU of the ReCAMs (<work>/cams-recam) like eval-cam; writes <work>/metrics/eval-recam.json",
             c => AddEvaluation(c), (r, log, ct) => Console.WriteLine(EvalReCamStep.Run(o.Settings(r), o.Evaluation(r), log, ct).ToTable())),
         Step(MakeAdvCamStep.Name, "Extract AdvCAMs (adversarial climbing per scale and class) on the ReCAM network (CAM without recam.ckpt); writes <work>/cams-advcam/<id>.npz",
@@ -162,6 +163,7 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
         o.AddCommon(cmd);
         o.AddTraining(cmd);
         ro.AddTraining(cmd);
+        ro.AddReCamMaps(cmd);
         foreach (var opt in new Option[] { ro.ReCamEpochs, o.Checkpoint, o.Scales, o.MaxInputSide, o.Shard, o.Threshold }) cmd.Options.Add(opt);
         fo.AddIrLabel(cmd, withPreset: false);
         fo.AddSemSeg(cmd, withMaps: false);
@@ -203,7 +205,7 @@ internal sealed class PipelineCommands(StepRunner runner, CliOptions o, ReCamOpt
                         TrainReCamStep.Run(stepSettings, ro.Training(r, inRun: true), log, token);
                         break;
                     case MakeReCamStep.Name:
-                        MakeReCamStep.Run(stepSettings, o.Extraction(r, ro.CombinationOf(r)), log, token);
+                        MakeReCamStep.Run(stepSettings, ro.ReCamMaps(r, o.Extraction(r)), log, token);
                         break;
                     case EvalReCamStep.Name:
                         Console.WriteLine(EvalReCamStep.Run(stepSettings, o.Evaluation(r), log, token).ToTable());

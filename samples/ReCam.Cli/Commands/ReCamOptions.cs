@@ -1,5 +1,7 @@
 using System.CommandLine;
+using ReCam.Cam;
 using ReCam.Networks;
+using ReCam.Pipeline;
 using ReCam.Training;
 
 namespace ReCam.Cli.Commands;
@@ -10,7 +12,7 @@ internal sealed class ReCamOptions(CliOptions common)
     public Option<string> Preset { get; } = new("--preset")
     {
         Description = "default: settings chosen from measurements at small scale (see README); official: the official VOC settings " +
-                      "(4 epochs, lambda 1, lr 5e-5/5e-5/5e-4, W1*W2, no warm-up); official-coco: the official COCO settings (the same with lambda 0.1, batch 6, maps from W1)",
+                      "(4 epochs, lambda 1, lr 5e-5/5e-5/5e-4, W1*W2 as trained with its own pixel classes, no warm-up); official-coco: the official COCO settings (the same with lambda 0.1, batch 6, maps from W1)",
         DefaultValueFactory = _ => "default",
     };
     public Option<double?> Lambda { get; } = new("--lambda") { Description = "Weight of the softmax cross-entropy term (official: 1.0 VOC, 0.1 COCO). It scales W2's step too: lower --w2-lr by the same factor when raising it" };
@@ -26,6 +28,14 @@ internal sealed class ReCamOptions(CliOptions common)
     {
         Description = "Extraction weight: w1, w2, sum or product (W1*W2, official VOC; w1 is the official COCO choice)",
     };
+    public Option<double?> W2Gain { get; } = new("--w2-gain")
+    {
+        Description = $"make-recam: gain on what the SCE taught W2, W2 -> m + g*(W2 - m) with m its mean over classes (official 1). Default {ReCamTrainingOptions.DefaultW2Gain}",
+    };
+    public Option<PixelClassSource?> PixelClass { get; } = new("--pixel-class")
+    {
+        Description = "make-recam: which classifier ranks the classes at each pixel: w1 (default; the extent stays the combined weight's) or combined (official)",
+    };
     public Option<int?> ReCamEpochs { get; } = new("--recam-epochs") { Description = $"run: epochs of train-recam (--epochs sets train-cam's). Default {ReCamTrainingOptions.DefaultEpochs}" };
 
     public void AddTraining(Command command)
@@ -36,6 +46,25 @@ internal sealed class ReCamOptions(CliOptions common)
     public void AddExtraction(Command command)
     {
         foreach (var o in new Option[] { Preset, Combination }) command.Options.Add(o);
+    }
+
+    /// <summary>Adds the options of how make-recam builds its maps from W1 and W2 (make-recam and run).</summary>
+    public void AddReCamMaps(Command command)
+    {
+        command.Options.Add(W2Gain);
+        command.Options.Add(PixelClass);
+    }
+
+    /// <summary><paramref name="extraction"/> with make-recam's weight combination, W2 gain and pixel-class source (preset, then options).</summary>
+    public ExtractionOptions ReCamMaps(ParseResult r, ExtractionOptions extraction)
+    {
+        var preset = PresetOf(r);
+        return extraction with
+        {
+            Combination = CombinationOf(r),
+            W2Gain = r.GetValue(W2Gain) ?? preset.W2Gain,
+            PixelClass = r.GetValue(PixelClass) ?? preset.PixelClass,
+        };
     }
 
     /// <summary>The train-recam options; in `run`, <paramref name="inRun"/> takes the epochs from --recam-epochs.</summary>

@@ -11,7 +11,7 @@ internal sealed class StepRunner(ILogger logger)
     {
         ["Epochs"] = "--epochs", ["BatchSize"] = "--batch", ["Crop"] = "--crop", ["ResizeLongMin"] = "--resize-long", ["ResizeLongMax"] = "--resize-long",
         ["LearningRate"] = "--lr", ["ClassifierLearningRate"] = "--w1-lr", ["HeadLearningRate"] = "--w2-lr", ["HeadWarmupEpochs"] = "--head-warmup", ["WarmupSteps"] = "--lr-warmup",
-        ["HeadInit"] = "--w2-init", ["BackgroundClass"] = "--background-class", ["Combination"] = "--weights-combination", ["Lambda"] = "--lambda",
+        ["HeadInit"] = "--w2-init", ["BackgroundClass"] = "--background-class", ["Combination"] = "--weights-combination", ["W2Gain"] = "--w2-gain", ["PixelClass"] = "--pixel-class", ["Lambda"] = "--lambda",
         ["Momentum"] = "--momentum", ["Scales"] = "--scales", ["MaxInputSide"] = "--max-input-side", ["Threads"] = "--threads", ["Threshold"] = "--threshold", ["Count"] = "--count", ["ImageSize"] = "--size",
         ["ForegroundThreshold"] = "--fg-threshold", ["BackgroundThreshold"] = "--bg-threshold", ["Maps"] = "--maps", ["Beta"] = "--beta", ["Steps"] = "--walk-steps", ["SemSegThreshold"] = "--sem-seg-threshold",
         ["HeadRateMultiplier"] = "--head-lr-multiplier", ["RandomScales"] = "--random-scales", ["Flip"] = "--no-flip",

@@ -40,6 +40,7 @@ public sealed class CamExtractor
 
     private readonly ResNet _backbone;
     private readonly Tensor _weight;
+    private readonly Tensor? _pixelClassWeight;
     private readonly InputNormalization _normalization;
     private readonly AdvCamOptions? _climbing;
     private ExtractionTimings _timings = new();
@@ -52,8 +53,11 @@ public sealed class CamExtractor
     /// <param name="maxInputSide">Longest side of any image the backbone sees (see the remarks); at most <see cref="MaxMaxInputSide"/>.</param>
     /// <param name="climbing">Null for CAMs; AdvCAM's settings to extract AdvCAMs (adversarial climbing per scale and class, far
     /// slower: see <see cref="AdvCamOptions"/>).</param>
+    /// <param name="pixelClassWeight">Null: each class's map is its own (the official code). Otherwise a classifier weight of the
+    /// same shape (W1 for <see cref="PixelClassSource.W1"/>) whose maps, extracted alongside from the same features, decide each
+    /// pixel's class: see <see cref="AssignPixelClasses"/>. Not with <paramref name="climbing"/>.</param>
     public CamExtractor(CamNetwork network, Tensor? classifierWeight = null, IReadOnlyList<double>? scales = null, int maxInputSide = DefaultMaxInputSide,
-        AdvCamOptions? climbing = null)
+        AdvCamOptions? climbing = null, Tensor? pixelClassWeight = null)
     {
         climbing?.Validate();
         _climbing = climbing;
@@ -61,8 +65,13 @@ public sealed class CamExtractor
         var weight = classifierWeight ?? network.ClassifierWeight;
         if (weight.dim() != 4 || weight.shape[1] != network.Backbone.OutputChannels)
             throw new ArgumentException($"Classifier weight must be [C, {network.Backbone.OutputChannels}, 1, 1], got [{string.Join(", ", weight.shape)}].", nameof(classifierWeight));
+        if (pixelClassWeight is not null && !pixelClassWeight.shape.SequenceEqual(weight.shape))
+            throw new ArgumentException($"The pixel-class weight must have the classifier weight's shape [{string.Join(", ", weight.shape)}], got [{string.Join(", ", pixelClassWeight.shape)}].", nameof(pixelClassWeight));
+        if (pixelClassWeight is not null && climbing is not null)
+            throw new ArgumentException("A pixel-class weight does not combine with adversarial climbing.", nameof(pixelClassWeight));
         _backbone = network.Backbone;
         _weight = weight;
+        _pixelClassWeight = pixelClassWeight;
         _normalization = network.Normalization;
         Scales = scales ?? DefaultScales;
         CheckScales(Scales);
@@ -115,9 +124,12 @@ public sealed class CamExtractor
         using var noGrad = no_grad();
         // Nothing changes the backbone during one image: its scales share one fold of the batch norms.
         using var folded = ConvBatchNorm.ReuseFoldedWeights();
-        var w = _weight.index_select(0, tensor(keys.ToArray(), device: _weight.device));
-        var strided = zeros(k, ch, cw, device: w.device);
-        var highRes = zeros(k, height, width, device: w.device);
+        using var index = tensor(keys.ToArray(), device: _weight.device);
+        var w = _weight.index_select(0, index);
+        // With a pixel-class weight its maps ride along as K more channels of the same convolution: one backbone pass serves both.
+        if (_pixelClassWeight is not null) w = cat([w, _pixelClassWeight.index_select(0, index)], 0);
+        var strided = zeros(w.shape[0], ch, cw, device: w.device);
+        var highRes = zeros(w.shape[0], height, width, device: w.device);
         double fit = ScaleFactorFor(width, height);
         long clock = Stopwatch.GetTimestamp();
         foreach (double nominal in Scales)
@@ -133,8 +145,8 @@ public sealed class CamExtractor
             highRes.add_(nn.functional.interpolate(cam, [uh, uw], mode: InterpolationMode.Bilinear, align_corners: false)[0, .., ..height, ..width]);
             _timings.Fusion += Lap(ref clock);
         }
-        var stridedN = MaxNormalization.Apply(strided).cpu().contiguous();
-        var highN = MaxNormalization.Apply(highRes).cpu().contiguous();
+        var stridedN = Finish(strided, k).cpu().contiguous();
+        var highN = Finish(highRes, k).cpu().contiguous();
         var maps = new CamMaps(keys.ToArray(), stridedN.data<float>().ToArray(), ch, cw, highN.data<float>().ToArray(), height, width);
         _timings.Output += Lap(ref clock);
         _timings.Images++;
@@ -147,6 +159,32 @@ public sealed class CamExtractor
     /// A profile for one caller at a time: extractions running concurrently on one extractor may lose some of each other's laps.
     /// </summary>
     public ExtractionTimings Timings => _timings with { };
+
+    // Normalises the fused maps; with a pixel-class weight, the first k are the extent's and the last k rank the classes.
+    private Tensor Finish(Tensor fused, int k)
+    {
+        if (_pixelClassWeight is null) return MaxNormalization.Apply(fused);
+        return AssignPixelClasses(MaxNormalization.Apply(fused[..k]), MaxNormalization.Apply(fused[k..]));
+    }
+
+    /// <summary>
+    /// Gives each pixel the foreground strength of <paramref name="extent"/> and the class ranking of <paramref name="classes"/>
+    /// (both normalised maps, (K, h, w)): map_k = max_j extent_j · classes_k / max_j classes_j, so the strongest map at a pixel
+    /// is the one <paramref name="classes"/> ranks first, and its value, which a background threshold compares, is
+    /// <paramref name="extent"/>'s maximum there. Where every class map of <paramref name="classes"/> is 0, the pixel keeps
+    /// <paramref name="extent"/>'s maps. One class: the extent's map unchanged.
+    /// </summary>
+    public static Tensor AssignPixelClasses(Tensor extent, Tensor classes)
+    {
+        if (!extent.shape.SequenceEqual(classes.shape))
+            throw new ArgumentException($"Extent [{string.Join(", ", extent.shape)}] and class maps [{string.Join(", ", classes.shape)}] differ in shape.");
+        if (extent.shape[0] == 1) return extent.clone(); // nothing to rank
+        using var scope = NewDisposeScope();
+        var strongest = extent.amax([0], keepdim: true);
+        var top = classes.amax([0], keepdim: true);
+        var ranked = strongest * classes / top.clamp_min(float.Epsilon);
+        return where(top > 0, ranked, extent).MoveToOuterDisposeScope();
+    }
 
     private static double Lap(ref long clock)
     {

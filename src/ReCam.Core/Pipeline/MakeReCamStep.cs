@@ -9,7 +9,8 @@ namespace ReCam.Pipeline;
 /// <summary>
 /// make-recam: ReCAM extraction, identical to make-cam (scales, flips, resolutions, normalisation, file
 /// format) but with the re-activated network and the classifier weight chosen by the weight combination
-/// (W1⊙W2 by default, as the official VOC code); writes <c>cams-recam/&lt;id&gt;.npz</c>.
+/// (W1⊙W2 by default, as the official VOC code, with W2's learnt part scaled by the W2 gain) and, by default, each
+/// foreground pixel's class ranked by W1 (<see cref="PixelClassSource"/>); writes <c>cams-recam/&lt;id&gt;.npz</c>.
 /// </summary>
 public static class MakeReCamStep
 {
@@ -30,9 +31,14 @@ public static class MakeReCamStep
             network.to(device);
             head.to(device);
             network.eval();
-            using var weight = WeightCombinations.Combine(network.ClassifierWeight, head.Weight, options.Combination).detach();
-            logger.LogInformation("{Step}: weights {Combination} from {Path}.", Name, options.Combination, path);
-            return MakeCamStep.Extract(Name, view, settings, new CamExtractor(network, weight, options.EffectiveScales, options.MaxInputSide), work.ReCams, logger, cancellationToken);
+            using var weight = WeightCombinations.Combine(network.ClassifierWeight, head.Weight, options.Combination, options.W2Gain).detach();
+            // W1 ranking the classes of W1's own maps would change nothing, so the option only acts on a combination with W2.
+            var pixelClass = options.Combination == WeightCombination.W1 ? PixelClassSource.Combined : options.PixelClass;
+            using var pixelClassWeight = pixelClass == PixelClassSource.W1 ? network.ClassifierWeight.detach() : null;
+            logger.LogInformation("{Step}: weights {Combination} (W2 gain {Gain}), pixel classes from {PixelClass}, from {Path}.",
+                Name, options.Combination, options.W2Gain, pixelClass, path);
+            var extractor = new CamExtractor(network, weight, options.EffectiveScales, options.MaxInputSide, pixelClassWeight: pixelClassWeight);
+            return MakeCamStep.Extract(Name, view, settings, extractor, work.ReCams, logger, cancellationToken);
         }
     }
 }

@@ -17,6 +17,12 @@ public sealed record ExtractionOptions
     /// <summary>make-recam: the classifier weight of the maps.</summary>
     public WeightCombination Combination { get; init; } = ReCamTrainingOptions.DefaultCombination;
 
+    /// <summary>make-recam: how far W2's learnt part is scaled (see <see cref="WeightCombinations.Combine"/>); make-advcam climbs W2 as trained.</summary>
+    public double W2Gain { get; init; } = ReCamTrainingOptions.DefaultW2Gain;
+
+    /// <summary>make-recam: which classifier decides each foreground pixel's class.</summary>
+    public PixelClassSource PixelClass { get; init; } = ReCamTrainingOptions.DefaultPixelClass;
+
     /// <summary>The scales in effect.</summary>
     public IReadOnlyList<double> EffectiveScales => Scales ?? CamExtractor.DefaultScales;
 
@@ -26,6 +32,8 @@ public sealed record ExtractionOptions
         CamExtractor.CheckScales(EffectiveScales);
         CamExtractor.CheckMaxInputSide(MaxInputSide);
         if (!Enum.IsDefined(Combination)) throw new InvalidOptionException(nameof(Combination), $"has the unknown value {(int)Combination}");
+        WeightCombinations.CheckW2Gain(W2Gain);
+        if (!Enum.IsDefined(PixelClass)) throw new InvalidOptionException(nameof(PixelClass), $"has the unknown value {(int)PixelClass}");
     }
 }
 

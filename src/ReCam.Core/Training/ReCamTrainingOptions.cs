@@ -1,4 +1,5 @@
 using System.Globalization;
+using ReCam.Cam;
 using ReCam.Networks;
 
 namespace ReCam.Training;
@@ -36,11 +37,18 @@ public sealed record ReCamTrainingOptions : TrainingOptions
     /// <summary>Default extraction weight (official VOC: W1⊙W2).</summary>
     public const WeightCombination DefaultCombination = WeightCombination.Product;
 
+    /// <summary>Default gain on W2's learnt part at extraction (official: 1, W2 as trained).</summary>
+    public const double DefaultW2Gain = 3.0;
+
+    /// <summary>Default classifier deciding each foreground pixel's class at extraction (official: the extraction weight).</summary>
+    public const PixelClassSource DefaultPixelClass = PixelClassSource.W1;
+
     /// <summary>The official ReCAM VOC settings: 4 epochs, λ 1, learning rates 5e-5 / 5e-5 / 5e-4, random W2, W1⊙W2, no warm-up.</summary>
     public static ReCamTrainingOptions Official { get; } = new()
     {
         Epochs = 4, Lambda = 1.0, LearningRate = 5e-5, ClassifierLearningRate = 5e-5, HeadLearningRate = 5e-4,
         HeadWarmupEpochs = 0, Combination = WeightCombination.Product, HeadInit = HeadInitialization.Random, BackgroundClass = false,
+        W2Gain = 1.0, PixelClass = PixelClassSource.Combined,
     };
 
     /// <summary>The official ReCAM COCO settings: <see cref="Official"/> with λ 0.1, batch 6, and maps from W1 alone.</summary>
@@ -81,6 +89,12 @@ public sealed record ReCamTrainingOptions : TrainingOptions
     /// <summary>Classifier weight of the extracted maps (make-recam).</summary>
     public WeightCombination Combination { get; init; } = DefaultCombination;
 
+    /// <summary>Extraction: gain on what the softmax cross-entropy taught W2 (1 = W2 as trained; see <see cref="WeightCombinations.Combine"/>).</summary>
+    public double W2Gain { get; init; } = DefaultW2Gain;
+
+    /// <summary>Extraction: which classifier decides each foreground pixel's class (see <see cref="PixelClassSource"/>).</summary>
+    public PixelClassSource PixelClass { get; init; } = DefaultPixelClass;
+
     /// <summary>Warm-up plus joint epochs.</summary>
     public int TotalEpochs => HeadWarmupEpochs + Epochs;
 
@@ -97,6 +111,8 @@ public sealed record ReCamTrainingOptions : TrainingOptions
         CheckNonNegative(nameof(HeadLearningRate), HeadLearningRate);
         if (!Enum.IsDefined(HeadInit)) throw new InvalidOptionException(nameof(HeadInit), $"has the unknown value {(int)HeadInit}");
         if (!Enum.IsDefined(Combination)) throw new InvalidOptionException(nameof(Combination), $"has the unknown value {(int)Combination}");
+        WeightCombinations.CheckW2Gain(W2Gain);
+        if (!Enum.IsDefined(PixelClass)) throw new InvalidOptionException(nameof(PixelClass), $"has the unknown value {(int)PixelClass}");
     }
 
     /// <summary>The key under which <see cref="Describe"/> records <see cref="BackgroundClass"/> (checkpoints read it back).</summary>

@@ -42,6 +42,49 @@ public class CamExtractorTests
     }
 
     [Fact]
+    public void PixelClassesTakeTheRankingOfOneSetOfMapsAndTheStrengthOfTheOther()
+    {
+        using var scope = NewDisposeScope();
+        // Three pixels, two classes. Pixel 0: extent favours class 0, the class maps class 1. Pixel 1: no class map at all.
+        var extent = tensor(new float[] { 0.9f, 0.2f, 0.5f, 0.3f, 0.1f, 0.4f }, [2, 1, 3]);
+        var classes = tensor(new float[] { 0.2f, 0f, 0.6f, 0.8f, 0f, 0.3f }, [2, 1, 3]);
+        var maps = CamExtractor.AssignPixelClasses(extent, classes).data<float>().ToArray();
+        // Pixel 0: strength 0.9 goes to class 1, class 0 gets 0.9 * 0.2 / 0.8. Pixel 1: extent kept. Pixel 2: 0.5 to class 0.
+        float[] expected = [0.9f * 0.2f / 0.8f, 0.2f, 0.5f, 0.9f, 0.1f, 0.5f * 0.3f / 0.6f];
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], maps[i], 1e-6f);
+        using var single = tensor(new float[] { 0.4f, 0f, 1f }, [1, 1, 3]);
+        using var singleClasses = tensor(new float[] { 0.1f, 0.7f, 0f }, [1, 1, 3]);
+        Assert.Equal(new float[] { 0.4f, 0f, 1f }, CamExtractor.AssignPixelClasses(single, singleClasses).data<float>().ToArray());
+        Assert.Throws<ArgumentException>(() => CamExtractor.AssignPixelClasses(extent, single));
+    }
+
+    [Fact]
+    public void APixelClassWeightRanksTheClassesOfTheExtractedMaps()
+    {
+        var (net, image) = Setup();
+        using var _ = net;
+        using var other = GlobalGenerator.Seeded(12, () => new CamNetwork(TestBackbones.Tiny, 4));
+        using var extentWeight = other.ClassifierWeight.detach().clone();
+        long[] keys = [0, 1, 3];
+        var extent = new CamExtractor(net, extentWeight).Extract(image, keys);
+        var ranking = new CamExtractor(net, net.ClassifierWeight).Extract(image, keys);
+        var both = new CamExtractor(net, extentWeight, pixelClassWeight: net.ClassifierWeight).Extract(image, keys);
+        Assert.Equal(extent.HighRes.Length, both.HighRes.Length);
+        int pixels = both.Height * both.Width, differing = 0;
+        for (int p = 0; p < pixels; p++)
+        {
+            int Arg(CamMaps m) => Enumerable.Range(0, keys.Length).MaxBy(k => m.HighRes[k * pixels + p]);
+            float Max(CamMaps m) => Enumerable.Range(0, keys.Length).Max(k => m.HighRes[k * pixels + p]);
+            Assert.Equal(Max(extent), Max(both), 1e-6f);
+            if (Max(ranking) > 0) Assert.Equal(Arg(ranking), Arg(both));
+            if (Arg(ranking) != Arg(extent)) differing++;
+        }
+        Assert.True(differing > 0, "the two weights should rank the classes differently somewhere, or the test shows nothing");
+        using var wrongShape = zeros(3, net.ClassifierWeight.shape[1], 1, 1);
+        Assert.Throws<ArgumentException>(() => new CamExtractor(net, extentWeight, pixelClassWeight: wrongShape));
+    }
+
+    [Fact]
     public void ImagesBeyondTheMaxInputSideRunAtProportionallySmallerScales()
     {
         var (net, image) = Setup(120, 90);

@@ -191,6 +191,8 @@ public static class BadInputCorpus
         new("max-input-side-10", MakeCam("one", "--max-input-side", "10"), "--max-input-side"),
         new("shard-3-of-2", MakeCam("one", "--shard", "3/2"), "--shard"),
         new("threshold-5", EvalCam("--threshold", "5"), "--threshold"),
+        new("w2-gain-negative", Refine("make-recam", "--w2-gain", "-1"), "--w2-gain"),
+        new("pixel-class-unknown", Refine("make-recam", "--pixel-class", "w3"), "--pixel-class"),
         new("voc-missing", ["train-cam", "--voc", "{root}/no-such-voc", "--work", "{work}/fresh"], "no-such-voc"),
 
         // Files in the work folder and checkpoints.

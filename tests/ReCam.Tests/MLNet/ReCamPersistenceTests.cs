@@ -50,6 +50,7 @@ public sealed class ReCamPersistenceTests(CamModelFixture fixture)
             var model = (TransformerChain<ITransformer>)ml.Model.Load(zip, out _);
             var reCam = Assert.IsType<ReactivatedClassActivationMapTransformer>(model.LastTransformer);
             Assert.Equal(fixture.ReCamModel.Combination, reCam.Combination);
+            Assert.Equal((fixture.ReCamModel.W2Gain, fixture.ReCamModel.PixelClass), (reCam.W2Gain, reCam.PixelClass));
             var engine = ml.Model.CreatePredictionEngine<LabelledRow, BothMaps>(model);
             var row = fixture.Rows[3];
             var prediction = engine.Predict(row);

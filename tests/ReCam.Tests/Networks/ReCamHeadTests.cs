@@ -1,6 +1,7 @@
 using ReCam.Cam;
 using ReCam.Imaging;
 using ReCam.Networks;
+using ReCam.Training;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -156,6 +157,26 @@ public class ReCamHeadTests
         Assert.Equal(new float[] { 5, 12, 21, 32 }, WeightCombinations.Combine(w1, w2, WeightCombination.Product).data<float>().ToArray());
         Assert.Equal(WeightCombination.Product, WeightCombinations.Parse("Product"));
         Assert.Throws<ArgumentException>(() => WeightCombinations.Parse("w3"));
+    }
+
+    [Fact]
+    public void TheW2GainScalesOnlyWhatW2LearntAwayFromItsClassMean()
+    {
+        using var scope = NewDisposeScope();
+        // Two classes, two channels: W2's class mean is (6, 7); its learnt part is ∓(1, 1).
+        var w1 = tensor(new float[] { 1, 2, 3, 4 }, [2, 2, 1, 1]);
+        var w2 = tensor(new float[] { 5, 6, 7, 8 }, [2, 2, 1, 1]);
+        Assert.Equal(WeightCombinations.Combine(w1, w2, WeightCombination.Product).data<float>().ToArray(),
+            WeightCombinations.Combine(w1, w2, WeightCombination.Product, 1.0).data<float>().ToArray());
+        Assert.Equal(new float[] { 3, 4, 9, 10 }, WeightCombinations.Combine(w1, w2, WeightCombination.W2, 3.0).data<float>().ToArray());
+        Assert.Equal(new float[] { 3, 8, 27, 40 }, WeightCombinations.Combine(w1, w2, WeightCombination.Product, 3.0).data<float>().ToArray());
+        Assert.Equal(new float[] { 6, 7, 6, 7 }, WeightCombinations.Combine(w1, w2, WeightCombination.W2, 0.0).data<float>().ToArray());
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, WeightCombinations.Combine(w1, w2, WeightCombination.W1, 3.0).data<float>().ToArray());
+        foreach (double bad in new[] { -0.5, 101, double.NaN, double.PositiveInfinity })
+        {
+            var error = Assert.Throws<InvalidOptionException>(() => WeightCombinations.Combine(w1, w2, WeightCombination.Product, bad));
+            Assert.Contains("W2Gain", error.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

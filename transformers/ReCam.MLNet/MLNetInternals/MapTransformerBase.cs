@@ -21,23 +21,25 @@ public abstract class MapTransformerBase : NetworkTransformerBase<CamNetwork>
 {
     private readonly CamExtractor _extractor;
     private readonly Tensor? _ownedWeight;
+    private readonly Tensor? _pixelClassWeight;
     private long _scoreCount, _extractCount;
 
     /// <summary>
     /// Takes ownership of <paramref name="network"/> and moves it to <paramref name="device"/>. The maps use W1, or the weight
-    /// <paramref name="extractionWeight"/> builds from the moved network (owned and disposed by this transformer).
+    /// <paramref name="extractionWeight"/> builds from the moved network; <paramref name="pixelClassWeight"/>, when given, builds the
+    /// weight that ranks the classes at each pixel (see <see cref="CamExtractor"/>). Both are owned and disposed by this transformer.
     /// </summary>
     private protected MapTransformerBase(IHostEnvironment env, string registrationName, CamNetwork network, MapModelInfo info, Device device,
-        Func<CamNetwork, Tensor>? extractionWeight = null)
+        Func<CamNetwork, Tensor>? extractionWeight = null, Func<CamNetwork, Tensor>? pixelClassWeight = null)
         : base(env, registrationName, network, device)
     {
         Info = info;
-        if (extractionWeight is not null)
+        using (no_grad())
         {
-            using var noGrad = no_grad();
-            _ownedWeight = extractionWeight(network);
+            _ownedWeight = extractionWeight?.Invoke(network);
+            _pixelClassWeight = pixelClassWeight?.Invoke(network);
         }
-        _extractor = new CamExtractor(network, _ownedWeight, info.Scales, info.MaxInputSide);
+        _extractor = new CamExtractor(network, _ownedWeight, info.Scales, info.MaxInputSide, pixelClassWeight: _pixelClassWeight);
     }
 
     /// <summary>The class names, in class-index order; their count is C.</summary>
@@ -99,7 +101,11 @@ public abstract class MapTransformerBase : NetworkTransformerBase<CamNetwork>
     private protected override void WriteInfo(BinaryWriter writer) => Info.Write(writer);
 
     /// <summary>Frees the extraction weight; a derived transformer that owns more frees it too and calls this.</summary>
-    private protected override void DisposeOwned() => _ownedWeight?.Dispose();
+    private protected override void DisposeOwned()
+    {
+        _ownedWeight?.Dispose();
+        _pixelClassWeight?.Dispose();
+    }
 
     /// <summary>Copies this classifier's backbone into a segmenter of the same backbone, for it to start from.</summary>
     internal void CopyBackboneTo(DeepLabNetwork segmenter) => UseNetwork(network => segmenter.LoadBackbone(network.Backbone));

@@ -47,6 +47,8 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         public const HeadInitialization HeadInit = ReCamTrainingOptions.DefaultHeadInit;
         public const int Epochs = ReCamTrainingOptions.DefaultEpochs;
         public const WeightCombination Combination = ReCamTrainingOptions.DefaultCombination;
+        public const double W2Gain = ReCamTrainingOptions.DefaultW2Gain;
+        public const PixelClassSource PixelClass = ReCamTrainingOptions.DefaultPixelClass;
     }
 
     /// <summary>Options of <see cref="ReactivatedClassActivationMapEstimator"/>. Training defaults are those of the command line's train-recam.</summary>
@@ -106,6 +108,18 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         /// <summary>Classifier weight of the emitted maps: <see cref="WeightCombination.Product"/> (W1 ⊙ W2, official VOC), W1 (official COCO), W2 or Sum.</summary>
         public WeightCombination Combination = Defaults.Combination;
 
+        /// <summary>
+        /// Gain on what the softmax cross-entropy taught W2, applied when the maps are made: W2 becomes m + g·(W2 − m), m its mean
+        /// over the classes (official: 1, W2 as trained). See the README's ReCAM defaults for the evidence behind the default.
+        /// </summary>
+        public double W2Gain = Defaults.W2Gain;
+
+        /// <summary>
+        /// Which classifier ranks the classes at each pixel of the maps: W1 (default, our extension; the foreground's extent stays
+        /// <see cref="Combination"/>'s) or the combined weight itself (official). Ignored when <see cref="Combination"/> is W1.
+        /// </summary>
+        public PixelClassSource PixelClass = Defaults.PixelClass;
+
         /// <summary>Extraction scales (each with its flip); null = the CAM transformer's scales (1.0, 0.5, 1.5, 2.0 for a checkpoint).</summary>
         public double[]? Scales;
 
@@ -123,6 +137,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
         {
             Epochs = Epochs, HeadWarmupEpochs = HeadWarmupEpochs, Lambda = Lambda, LearningRate = LearningRate, ClassifierLearningRate = ClassifierLearningRate,
             HeadLearningRate = HeadLearningRate, Combination = Combination, HeadInit = HeadInit, BackgroundClass = BackgroundClass,
+            W2Gain = W2Gain, PixelClass = PixelClass,
         }, seed);
     }
 
@@ -187,7 +202,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
             ch.Info(MessageSensitivity.None,
                 $"{samples.Count} images, {source.ClassNames.Length} classes, CAM model: {source.Description}; λ {training.Lambda}, " +
                 $"lr {training.LearningRate:G3}/{training.ClassifierLearningRate:G3}/{training.HeadLearningRate:G3}, {training.HeadWarmupEpochs} head warm-up + " +
-                $"{training.Epochs} epochs x {samples.Count / training.BatchSize} steps, batch {training.BatchSize}, crop {training.Crop}, maps {training.Combination}, " +
+                $"{training.Epochs} epochs x {samples.Count / training.BatchSize} steps, batch {training.BatchSize}, crop {training.Crop}, maps {training.Combination} (W2 gain {training.W2Gain}, pixel classes {training.PixelClass}), " +
                 $"seed {seed}, device {device}.");
             if (ReCamTrainer.LambdaScalesHeadStep(training) is { } lambdaWarning) ch.Warning(lambdaWarning);
             using (var progress = new FitProgress(_host, ch, "Re-activating class activation maps"))
@@ -205,7 +220,7 @@ public sealed partial class ReactivatedClassActivationMapEstimator : IEstimator<
             var info = new MapModelInfo(source.ClassNames, network.Spec, (_options.Scales ?? source.Scales).ToArray(),
                 _options.PredictionThreshold ?? source.Threshold, _options.ImageColumnName, _options.LabelColumnName, OutputColumns,
                 _options.MaxInputSide ?? source.MaxInputSide);
-            var transformer = new ReactivatedClassActivationMapTransformer(_env, network, head, info, _options.Combination, device);
+            var transformer = new ReactivatedClassActivationMapTransformer(_env, network, head, info, new ReCamMapSettings(training.Combination, training.W2Gain, training.PixelClass), device);
             transformer.ChooseBackgroundThreshold(samples, ch);
             return transformer;
         }
