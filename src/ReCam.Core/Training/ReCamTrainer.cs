@@ -98,8 +98,9 @@ public static class ReCamTrainer
     {
         double chance = 1.0 / (head.ClassCount + (head.HasBackgroundClass ? 1 : 0));
         if (options.Combination == WeightCombination.W1 || !(accuracy < 2 * chance)) return null;
+        // A W2 gain above 1 scales what W2 learnt, noise included, so an untrained head from ones is no longer harmless.
+        string maps = options.HeadInit == HeadInitialization.Ones && options.W2Gain <= 1 ? "close to CAM" : "unreliable";
         return $"the re-activation head ended at SCE accuracy {accuracy:F2}, near chance ({chance:F2}): W1⊙W2 maps will be " +
-            $"{(options.HeadInit == HeadInitialization.Ones ? "close to CAM" : "unreliable")}. Train the head more (learning rate, " +
-            "head warm-up epochs) or extract with the W1 weights.";
+            $"{maps}. Train the head more (learning rate, head warm-up epochs), or extract with the W1 weights or a W2 gain of 1.";
     }
 }

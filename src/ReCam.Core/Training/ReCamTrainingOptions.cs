@@ -38,7 +38,7 @@ public sealed record ReCamTrainingOptions : TrainingOptions
     public const WeightCombination DefaultCombination = WeightCombination.Product;
 
     /// <summary>Default gain on W2's learnt part at extraction (official: 1, W2 as trained).</summary>
-    public const double DefaultW2Gain = 3.0;
+    public const double DefaultW2Gain = 8.0;
 
     /// <summary>Default classifier deciding each foreground pixel's class at extraction (official: the extraction weight).</summary>
     public const PixelClassSource DefaultPixelClass = PixelClassSource.W1;

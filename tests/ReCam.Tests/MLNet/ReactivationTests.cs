@@ -75,12 +75,12 @@ public sealed class ReactivationTests(CamModelFixture fixture)
     [Fact]
     public void ProductWithAllOnesW2GivesTheCamMaps()
     {
-        // Official settings: bit for bit. Defaults (W2 gain 3, pixel classes ranked by W1): an all-ones W2 has no learnt part to
+        // Official settings: bit for bit. Defaults (a W2 gain, pixel classes ranked by W1): an all-ones W2 has no learnt part to
         // scale, and W1 ranks the classes as the maps already do, so the maps agree to rounding (max·x/max need not be x exactly).
         foreach (var (settings, tolerance) in new[]
         {
             (new ReCamMapSettings(WeightCombination.Product, 1.0, PixelClassSource.Combined), 0f),
-            (new ReCamMapSettings(WeightCombination.Product, 3.0, PixelClassSource.W1), 1e-6f),
+            (new ReCamMapSettings(WeightCombination.Product, ReCamTrainingOptions.DefaultW2Gain, PixelClassSource.W1), 1e-6f),
         })
         {
             var cam = fixture.Model.LastTransformer;
