@@ -16,3 +16,20 @@ public enum PixelClassSource
     /// </summary>
     W1,
 }
+
+/// <summary>The rules every ReCAM extraction (command line and ML.NET) applies to a <see cref="PixelClassSource"/>.</summary>
+public static class PixelClassSources
+{
+    /// <summary>
+    /// Whether W1 ranks the classes of maps made with <paramref name="combination"/>: never when the maps are W1's own, where the
+    /// ranking would change nothing.
+    /// </summary>
+    public static bool RanksWithW1(PixelClassSource source, Networks.WeightCombination combination) =>
+        source == PixelClassSource.W1 && combination != Networks.WeightCombination.W1;
+
+    /// <summary>Throws <see cref="Training.InvalidOptionException"/> (option <c>PixelClass</c>) for an undefined value.</summary>
+    public static void Check(PixelClassSource source)
+    {
+        if (!Enum.IsDefined(source)) throw new Training.InvalidOptionException("PixelClass", $"has the unknown value {(int)source}");
+    }
+}

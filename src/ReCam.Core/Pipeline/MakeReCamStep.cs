@@ -32,8 +32,7 @@ public static class MakeReCamStep
             head.to(device);
             network.eval();
             using var weight = WeightCombinations.Combine(network.ClassifierWeight, head.Weight, options.Combination, options.W2Gain).detach();
-            // W1 ranking the classes of W1's own maps would change nothing, so the option only acts on a combination with W2.
-            var pixelClass = options.Combination == WeightCombination.W1 ? PixelClassSource.Combined : options.PixelClass;
+            var pixelClass = PixelClassSources.RanksWithW1(options.PixelClass, options.Combination) ? PixelClassSource.W1 : PixelClassSource.Combined;
             using var pixelClassWeight = pixelClass == PixelClassSource.W1 ? network.ClassifierWeight.detach() : null;
             logger.LogInformation("{Step}: weights {Combination} (W2 gain {Gain}), pixel classes from {PixelClass}, from {Path}.",
                 Name, options.Combination, options.W2Gain, pixelClass, path);

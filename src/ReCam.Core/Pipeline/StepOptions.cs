@@ -33,7 +33,7 @@ public sealed record ExtractionOptions
         CamExtractor.CheckMaxInputSide(MaxInputSide);
         if (!Enum.IsDefined(Combination)) throw new InvalidOptionException(nameof(Combination), $"has the unknown value {(int)Combination}");
         WeightCombinations.CheckW2Gain(W2Gain);
-        if (!Enum.IsDefined(PixelClass)) throw new InvalidOptionException(nameof(PixelClass), $"has the unknown value {(int)PixelClass}");
+        PixelClassSources.Check(PixelClass);
     }
 }
 

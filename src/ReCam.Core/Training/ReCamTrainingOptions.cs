@@ -112,7 +112,7 @@ public sealed record ReCamTrainingOptions : TrainingOptions
         if (!Enum.IsDefined(HeadInit)) throw new InvalidOptionException(nameof(HeadInit), $"has the unknown value {(int)HeadInit}");
         if (!Enum.IsDefined(Combination)) throw new InvalidOptionException(nameof(Combination), $"has the unknown value {(int)Combination}");
         WeightCombinations.CheckW2Gain(W2Gain);
-        if (!Enum.IsDefined(PixelClass)) throw new InvalidOptionException(nameof(PixelClass), $"has the unknown value {(int)PixelClass}");
+        PixelClassSources.Check(PixelClass);
     }
 
     /// <summary>The key under which <see cref="Describe"/> records <see cref="BackgroundClass"/> (checkpoints read it back).</summary>

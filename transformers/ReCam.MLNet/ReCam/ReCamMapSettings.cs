@@ -6,6 +6,6 @@ namespace ReCam.MLNet;
 /// <summary>How a ReCAM transformer builds its maps from W1 and W2 (saved with it).</summary>
 internal sealed record ReCamMapSettings(WeightCombination Combination, double W2Gain, PixelClassSource PixelClass)
 {
-    /// <summary>Whether W1 ranks the classes at each pixel (it would change nothing when the maps are W1's own).</summary>
-    public bool RanksWithW1 => PixelClass == PixelClassSource.W1 && Combination != WeightCombination.W1;
+    /// <summary>Whether W1 ranks the classes at each pixel.</summary>
+    public bool RanksWithW1 => PixelClassSources.RanksWithW1(PixelClass, Combination);
 }
